@@ -1,0 +1,69 @@
+# hardway: one entry point.
+#
+#   make          build build/kernel/hardway.elf
+#   make run      install what is missing, build the ISO, boot it in QEMU
+#   make test     install what is missing, build, run every test
+#   make image    images/hardway.iso, images/hardway.vmdk, images/hardway.vmx
+#   make debug    QEMU halted with its gdb server, and gdb attached
+#   make bench    every benchmark; make bench-boot for one suite
+#   make deps     install the Debian packages the build and tests need
+#
+# Fragments under mk/ add the image, test and bench targets; this file holds
+# the kernel build.
+
+BUILD       := build
+KERNEL_ELF  := $(BUILD)/kernel/hardway.elf
+
+CC          := gcc
+LD          := ld
+# The kernel is freestanding: no host headers (only the compiler's own
+# freestanding ones: stdint.h, stddef.h, stdarg.h, stdbool.h), no red zone
+# (interrupts push onto the current stack), no SSE registers (the kernel does
+# not save them on every interrupt), frame pointers kept for backtraces.
+KERNEL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror \
+        -ffreestanding -nostdinc -isystem $(shell $(CC) -print-file-name=include) \
+        -Ikernel/libc/include -Ikernel \
+        -fno-stack-protector -fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only \
+        -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
+        -fno-asynchronous-unwind-tables -fno-strict-aliasing -MMD -MP
+KERNEL_ASFLAGS := -g -Ikernel -MMD -MP
+KERNEL_LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T boot/kernel.ld
+
+KERNEL_C_SOURCES := $(wildcard kernel/*.c kernel/libc/*.c kernel/drivers/*.c)
+KERNEL_S_SOURCES := $(wildcard boot/*.S kernel/*.S)
+KERNEL_OBJECTS   := $(KERNEL_S_SOURCES:%.S=$(BUILD)/%.o) $(KERNEL_C_SOURCES:%.c=$(BUILD)/%.o) \
+                    $(KERNEL_EXTRA_OBJECTS)
+
+.PHONY: all kernel deps clean
+all: kernel
+kernel: $(KERNEL_ELF)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(KERNEL_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(KERNEL_ASFLAGS) -c $< -o $@
+
+# Two links: the first with an empty symbol table, the second with the table
+# generated from the first (see tools/kernel-symbols).
+$(BUILD)/kernel/symbols-empty.S: tools/kernel-symbols
+	@mkdir -p $(dir $@)
+	tools/kernel-symbols - > $@
+$(BUILD)/kernel/hardway-pass1.elf: $(KERNEL_OBJECTS) $(BUILD)/kernel/symbols-empty.o boot/kernel.ld
+	$(LD) $(KERNEL_LDFLAGS) -o $@ $(KERNEL_OBJECTS) $(BUILD)/kernel/symbols-empty.o
+$(BUILD)/kernel/symbols.S: $(BUILD)/kernel/hardway-pass1.elf tools/kernel-symbols
+	tools/kernel-symbols $< > $@
+$(KERNEL_ELF): $(KERNEL_OBJECTS) $(BUILD)/kernel/symbols.o boot/kernel.ld
+	$(LD) $(KERNEL_LDFLAGS) -o $@ $(KERNEL_OBJECTS) $(BUILD)/kernel/symbols.o
+	@tools/check-symbols $(BUILD)/kernel/hardway-pass1.elf $@
+
+deps:
+	@tools/install-deps
+
+clean:
+	rm -rf $(BUILD) images/hardway.iso images/hardway.vmdk images/hardway.vmx
+
+-include mk/*.mk
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
