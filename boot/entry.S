@@ -17,7 +17,7 @@
  *   4. enable paging in CR0: the CPU is now in compatibility mode;
  *   5. load a GDT with a 64-bit code segment and far-jump into it.
  * Then boot_entry64 loads the data segments, sets up the boot stack and calls
- * kernel_entry(magic, info) in kernel/main.c.
+ * kernel_main(magic, info) in kernel/main.c.
  *
  * The AP trampoline (boot/ap_trampoline.S) reuses boot_pml4 and boot_gdt,
  * because both lie below 4 GiB where 32-bit code can reach them.
@@ -141,11 +141,11 @@ boot_entry64:
         movw    %ax, %gs
         movq    $boot_stack_top, %rsp
         xorl    %ebp, %ebp              /* the backtrace stops here */
-        /* edi = magic and esi = info already hold kernel_entry's arguments;
+        /* edi = magic and esi = info already hold kernel_main's arguments;
          * writing the 32-bit halves cleared the upper halves. */
         movl    %edi, %edi
         movl    %esi, %esi
-        call    kernel_entry
+        call    kernel_main
 6:      cli
         hlt
         jmp     6b

@@ -1,7 +1,7 @@
 /*
  * kernel_main: the boot story, top to bottom.
  *
- * boot/entry.S brings the CPU to 64-bit mode and calls kernel_entry with what
+ * boot/entry.S brings the CPU to 64-bit mode and calls kernel_main with what
  * the boot loader handed over. From there the kernel runs a linear list of
  * named steps, each building on the ones before it.
  */
@@ -10,9 +10,9 @@
 #include "cpu.h"
 #include <stdint.h>
 
-void kernel_entry(uint32_t loader_magic, uint32_t loader_info);
+void kernel_main(uint32_t loader_magic, uint32_t loader_info);
 
-void kernel_entry(uint32_t loader_magic, uint32_t loader_info)
+void kernel_main(uint32_t loader_magic, uint32_t loader_info)
 {
     serial_init();
     log_info("hardway: loader magic %#x info at %#x\n", loader_magic, loader_info);
