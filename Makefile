@@ -29,6 +29,11 @@ KERNEL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror \
 KERNEL_ASFLAGS := -g -Ikernel -MMD -MP
 KERNEL_LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T boot/kernel.ld
 
+# Fragments may add to KERNEL_EXTRA_OBJECTS (generated objects such as the
+# console font), so they are read before the object list is fixed.
+.DEFAULT_GOAL := all
+-include mk/*.mk
+
 KERNEL_C_SOURCES := $(wildcard kernel/*.c kernel/libc/*.c kernel/drivers/*.c)
 KERNEL_S_SOURCES := $(wildcard boot/*.S kernel/*.S)
 KERNEL_OBJECTS   := $(KERNEL_S_SOURCES:%.S=$(BUILD)/%.o) $(KERNEL_C_SOURCES:%.c=$(BUILD)/%.o) \
@@ -65,5 +70,4 @@ deps:
 clean:
 	rm -rf $(BUILD) images/hardway.iso images/hardway.vmdk images/hardway.vmx
 
--include mk/*.mk
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
