@@ -51,8 +51,10 @@ struct conversion {
 
 static void print_string(struct sink *sink, const struct conversion *spec, const char *string)
 {
+    // As glibc: "(null)" when the precision leaves room for all of it,
+    // nothing otherwise (rather than a confusing "(nu").
     if (string == NULL)
-        string = "(null)";
+        string = spec->precision < 0 || spec->precision >= 6 ? "(null)" : "";
     int length = (int)(spec->precision >= 0 ? strnlen(string, (size_t)spec->precision) : strlen(string));
     int padding = spec->width > length ? spec->width - length : 0;
     if (!spec->left_align)
@@ -79,6 +81,7 @@ static void print_integer(struct sink *sink, const struct conversion *spec, uint
     if (count == 0 && spec->precision != 0)
         reversed[count++] = '0';
 
+    int zeros = spec->precision > count ? spec->precision - count : 0;
     const char *prefix = "";
     if (negative)
         prefix = "-";
@@ -88,10 +91,11 @@ static void print_integer(struct sink *sink, const struct conversion *spec, uint
         prefix = " ";
     else if (spec->alternate && base == 16 && count > 0 && !(count == 1 && reversed[0] == '0'))
         prefix = uppercase ? "0X" : "0x";
-    else if (spec->alternate && base == 8 && (count == 0 || reversed[count - 1] != '0'))
+    // '#' with octal only guarantees a leading 0: none is added when the
+    // precision's zeros already provide one.
+    else if (spec->alternate && base == 8 && zeros == 0 && (count == 0 || reversed[count - 1] != '0'))
         prefix = "0";
 
-    int zeros = spec->precision > count ? spec->precision - count : 0;
     int prefix_length = (int)strlen(prefix);
     int total = prefix_length + zeros + count;
     int padding = spec->width > total ? spec->width - total : 0;
@@ -192,6 +196,9 @@ int vsnprintf(char *buffer, size_t size, const char *format, va_list arguments_i
         if (conversion == '\0')
             break;
         format++;
+        // '+' and ' ' are for signed conversions only; C ignores them elsewhere.
+        if (conversion != 'd' && conversion != 'i')
+            spec.plus_sign = spec.space_sign = false;
         switch (conversion) {
         case 'd':
         case 'i': {

@@ -1,0 +1,65 @@
+/*
+ * The kernel command line: `key=value` words, as in Linux.
+ *
+ * Every option lives in one table in kernel/cmdline.c (name, kind, default,
+ * accepted values, meaning, and where the value is stored). The parser, the
+ * printout of the effective options and docs/cmdline.md are all read off that
+ * table, so an option is added in exactly one place. The values end up in the
+ * `kernel_options` structure, which the rest of the kernel reads.
+ */
+#ifndef HARDWAY_CMDLINE_H
+#define HARDWAY_CMDLINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CMDLINE_SELFTEST_MAX 32   // bytes, including the terminating NUL
+
+// The parsed options. Valid after cmdline_parse (which first fills in every
+// default from the table, then applies the words of the command line).
+struct kernel_options {
+    int procs;                              // number of Ps (GOMAXPROCS); 0 = one per CPU
+    bool bootchart;                         // print the per-step boot timing table
+    char selftest[CMDLINE_SELFTEST_MAX];    // "" = run no self-test
+    int log_level;                          // printk threshold, 0 (emergency) .. 7 (debug)
+};
+
+extern struct kernel_options kernel_options;
+
+enum cmdline_option_kind {
+    CMDLINE_INTEGER,    // decimal, within [minimum, maximum]; `names` may give words for values
+    CMDLINE_BOOLEAN,    // 0|1 (also no|yes, off|on, false|true); a bare word means 1
+    CMDLINE_STRING,     // any text without spaces, shorter than string_size
+};
+
+struct cmdline_option {
+    const char *name;
+    enum cmdline_option_kind kind;
+    const char *default_value;      // as it would be typed; parsed by the same code as the words
+    const char *values;             // what is accepted, for people: "0..256", "0|1", ...
+    const char *description;        // one sentence
+    void *value;                    // int *, bool * or char[string_size], inside kernel_options
+    int minimum, maximum;           // CMDLINE_INTEGER
+    const char *const *names;       // CMDLINE_INTEGER: names[v] spells value minimum + v; NULL-ended
+    size_t string_size;             // CMDLINE_STRING: size of the buffer `value` points at
+};
+
+// Resets kernel_options to the defaults, then applies every word of `line`
+// (NULL or "" means no words). Unknown options and bad values are warnings
+// that name the word; the option keeps its default. Never fails. Also sets
+// printk's log_level from the loglevel= option.
+void cmdline_parse(const char *line);
+
+// The option table, for printing and documentation: index 0 .. count - 1.
+size_t cmdline_option_count(void);
+const struct cmdline_option *cmdline_option_at(size_t index);
+const struct cmdline_option *cmdline_option_find(const char *name, size_t name_length);
+
+// Writes the option's current value as it would be typed ("4", "1", "ipi").
+// Returns what snprintf returns.
+int cmdline_format_value(const struct cmdline_option *option, char *buffer, size_t size);
+
+// One log_info line with every option's effective value: "cmdline: procs=0 ...".
+void cmdline_print_options(void);
+
+#endif
