@@ -1,0 +1,37 @@
+"""Boot tests: every medium and firmware hardway ships for reaches "hardway
+ready" with as many CPUs as QEMU was given and the RAM it was given.
+
+  ISO under BIOS (SeaBIOS, El Torito CD)     -smp 1 and -smp 4
+  ISO under UEFI (OVMF)                      -smp 4
+  VMware disk under BIOS (IDE hard disk)     -smp 2
+  the ELF through QEMU's -kernel (multiboot1) -smp 2
+"""
+
+import pytest
+
+from harness import (ISO, KERNEL_ELF, TIMEOUT_BIOS, TIMEOUT_KERNEL, TIMEOUT_UEFI, VMDK,
+                     assert_ready, boot_until_ready)
+
+MEMORY_MIB = 256
+
+
+@pytest.mark.parametrize("cpus", [1, 4])
+def test_iso_boots_under_bios(cpus):
+    run = boot_until_ready(iso=ISO, smp=cpus, memory=MEMORY_MIB, timeout=TIMEOUT_BIOS)
+    assert_ready(run, cpus, MEMORY_MIB)
+
+
+def test_iso_boots_under_uefi():
+    run = boot_until_ready(iso=ISO, uefi=True, smp=4, memory=MEMORY_MIB, timeout=TIMEOUT_UEFI)
+    assert_ready(run, 4, MEMORY_MIB)
+
+
+def test_vmdk_boots_under_bios():
+    run = boot_until_ready(vmdk=VMDK, smp=2, memory=MEMORY_MIB, timeout=TIMEOUT_BIOS)
+    assert_ready(run, 2, MEMORY_MIB)
+
+
+def test_elf_boots_with_qemu_kernel():
+    run = boot_until_ready(kernel=KERNEL_ELF, append="loglevel=info", smp=2, memory=MEMORY_MIB,
+                           timeout=TIMEOUT_KERNEL)
+    assert_ready(run, 2, MEMORY_MIB)

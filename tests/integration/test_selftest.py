@@ -1,0 +1,46 @@
+"""Self-tests: the kernel runs one built-in test named by selftest=NAME,
+prints its verdict and leaves QEMU through isa-debug-exit (status 1 = pass,
+3 or more = failure).
+
+timer and ipi need every CPU, so they run with -smp 4. fault provokes a page
+fault on purpose: the test passes when the kernel's fault report is complete
+(exception name, CR2, registers, a symbolized backtrace through
+selftest_fault) and QEMU exits with a failure status, as any fatal fault must.
+"""
+
+import re
+
+import pytest
+
+from harness import KERNEL_ELF, TIMEOUT_KERNEL, boot
+
+MEMORY_MIB = 256
+
+
+@pytest.mark.parametrize("name", ["timer", "ipi"])
+def test_selftest_passes(name):
+    # Stop early if the verdict is printed but QEMU does not exit by itself.
+    run = boot(kernel=KERNEL_ELF, append=f"selftest={name}", smp=4, memory=MEMORY_MIB,
+               timeout=TIMEOUT_KERNEL, until=[rf"selftest {name}: (ok|FAIL)"], grace=5)
+    verdicts = run.lines_containing(f"selftest {name}:")
+    assert verdicts, f"no 'selftest {name}: ...' line (exit status {run.status})"
+    assert any(re.search(rf"selftest {name}: ok\b", line) for line in verdicts), \
+        f"self-test did not pass: {verdicts}"
+    assert run.status == 1, (
+        f"QEMU exit status {run.status}: expected 1, the isa-debug-exit encoding of a pass"
+        + (" (the kernel did not exit through isa-debug-exit)" if run.status in (0, 124) else ""))
+
+
+def test_selftest_fault_reports_page_fault():
+    # The backtrace comes last; stop early if QEMU does not exit after it.
+    run = boot(kernel=KERNEL_ELF, append="selftest=fault", smp=2, memory=MEMORY_MIB,
+               timeout=TIMEOUT_KERNEL, until=["selftest_fault"], grace=5)
+    console = run.console
+    assert re.search(r"page fault", console, re.IGNORECASE), "the exception is not named 'page fault'"
+    assert "CR2" in console.upper(), "no CR2 (the faulting address) in the report"
+    for register in ("RIP", "RSP", "RAX"):
+        assert re.search(rf"\b{register}\b", console, re.IGNORECASE), f"register {register} missing from the report"
+    assert run.lines_containing("selftest_fault"), "no backtrace line naming selftest_fault"
+    assert run.status >= 3 and run.status != 124, (
+        f"QEMU exit status {run.status}: expected 3 or more, the isa-debug-exit encoding of a failure"
+        + (" (QEMU timed out)" if run.status == 124 else ""))
