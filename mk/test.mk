@@ -12,20 +12,12 @@
 PYTEST       := /usr/bin/python3 -m pytest
 PYTEST_FLAGS ?= -v
 
-# mk/unit.mk (from the unit-test work) provides unit-test; until it exists
-# this step is skipped with a note, and once it exists it always runs.
-HAVE_UNIT_TESTS := $(wildcard mk/unit.mk)
-
 .PHONY: test integration-test
 
 test: deps
 	@$(MAKE) --no-print-directory kernel image
 	@status=0; \
-	if [ -n "$(HAVE_UNIT_TESTS)" ]; then \
-	    $(MAKE) --no-print-directory unit-test || status=1; \
-	else \
-	    echo "test: mk/unit.mk not present yet; no unit tests to run"; \
-	fi; \
+	$(MAKE) --no-print-directory unit-test || status=1; \
 	$(MAKE) --no-print-directory integration-test HARDWAY_TEST_NO_BUILD=1 || status=1; \
 	exit $$status
 
