@@ -19,7 +19,7 @@ void printk(int level, const char *format, ...)
         return;
     char line[PRINTK_LINE_MAX];
     size_t length = 0;
-    if (level <= LOG_ERROR)
+    if (level == LOG_ERROR)
         length = (size_t)snprintf(line, sizeof line, "error: ");
     else if (level == LOG_WARNING)
         length = (size_t)snprintf(line, sizeof line, "warning: ");

@@ -4,7 +4,9 @@
  * A message is printed when its level is at most log_level (the `loglevel=`
  * command-line option; default LOG_INFO). Lower numbers are more severe.
  * Warnings and errors carry a "warning: " / "error: " prefix so that they
- * stand out on the console; other lines are printed as they are.
+ * stand out on the console; other lines are printed as they are (the more
+ * severe levels are used for panics and exception reports, which say what
+ * they are in their own first line).
  */
 #ifndef HARDWAY_PRINTK_H
 #define HARDWAY_PRINTK_H

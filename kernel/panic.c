@@ -1,0 +1,67 @@
+/*
+ * Panic: the kernel found itself in a state it cannot continue from.
+ *
+ * The message and a backtrace go to every console first, while the machine
+ * still works. Then the other CPUs are stopped with an NMI (which cannot be
+ * masked, so it stops a CPU spinning with interrupts off too): each one sees
+ * panic_halting set in its NMI handler and halts for good. Finally, under
+ * QEMU with the isa-debug-exit device, the run exits with a failure status so
+ * a test sees it; on other machines the CPU halts and the message stays on
+ * the screen for a person to read.
+ */
+#include "panic.h"
+#include "backtrace.h"
+#include "console.h"
+#include "cpu.h"
+#include "lapic.h"
+#include "percpu.h"
+#include "power.h"
+#include "printk.h"
+#include <stdarg.h>
+#include <stdio.h>
+
+static volatile bool panic_halting;
+static volatile int panic_owner = -1;
+
+bool panic_halt_requested(void)
+{
+    return panic_halting;
+}
+
+void panic_halt_this_cpu(void)
+{
+    for (;;) {
+        interrupts_disable();
+        cpu_halt();
+    }
+}
+
+void kernel_die(void)
+{
+    interrupts_disable();
+    // Only the first CPU to die stops the others; a second one just halts.
+    int me = (int)this_cpu()->index;
+    int expected = -1;
+    if (!__atomic_compare_exchange_n(&panic_owner, &expected, me, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST) &&
+        expected != me)
+        panic_halt_this_cpu();
+    panic_halting = true;
+    if (lapic_ready())
+        lapic_send_nmi_to_others();
+    power_exit_qemu(POWER_EXIT_FAILURE);
+    panic_halt_this_cpu();
+}
+
+void panic(const char *format, ...)
+{
+    interrupts_disable();
+    console_enter_panic_mode();
+    char message[256];
+    va_list arguments;
+    va_start(arguments, format);
+    vsnprintf(message, sizeof message, format, arguments);
+    va_end(arguments);
+    printk(LOG_EMERGENCY, "\npanic: %s (cpu %u)\n", message, this_cpu()->index);
+    backtrace_print_here();
+    kernel_die();
+}

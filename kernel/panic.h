@@ -1,0 +1,22 @@
+/* Stopping the machine when something is wrong (kernel/panic.c). */
+#ifndef HARDWAY_PANIC_H
+#define HARDWAY_PANIC_H
+
+#include <stdbool.h>
+
+// Prints "panic: MESSAGE" with the CPU and a backtrace, then kernel_die().
+void panic(const char *format, ...) __attribute__((noreturn, format(printf, 1, 2)));
+// Stops every CPU; exits QEMU with a failure status when the isa-debug-exit
+// device is present; otherwise leaves the message on the screen.
+void kernel_die(void) __attribute__((noreturn));
+
+bool panic_halt_requested(void);
+void panic_halt_this_cpu(void) __attribute__((noreturn));
+
+#define KERNEL_ASSERT(condition)                                                          \
+    do {                                                                                  \
+        if (!(condition))                                                                 \
+            panic("assertion failed: %s (%s:%d)", #condition, __FILE__, __LINE__);        \
+    } while (0)
+
+#endif

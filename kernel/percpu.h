@@ -1,0 +1,67 @@
+/*
+ * Per-CPU data.
+ *
+ * Each CPU has one `struct cpu`, found through the GS segment base: the first
+ * field points at the structure itself, so `this_cpu()` is a single load from
+ * %gs:0 and needs no lock and no CPU number lookup. The CPU's GDT, TSS and the
+ * interrupt stacks for NMI, double fault and machine check live here too, so
+ * that one CPU's emergency never runs on another's stack.
+ */
+#ifndef HARDWAY_PERCPU_H
+#define HARDWAY_PERCPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CPUS_MAX 64
+#define CPU_STACK_SIZE (32 * 1024)
+#define CPU_INTERRUPT_STACK_SIZE (16 * 1024)
+
+// The 64-bit task state segment: in long mode it holds no task state, only
+// stack pointers; the interrupt stack table (ist) gives chosen vectors a
+// known-good stack even when the current one is broken.
+struct task_state_segment {
+    uint32_t reserved0;
+    uint64_t rsp[3];
+    uint64_t reserved1;
+    uint64_t ist[7];
+    uint64_t reserved2;
+    uint16_t reserved3;
+    uint16_t io_map_base;
+} __attribute__((packed));
+
+enum interrupt_stack {
+    INTERRUPT_STACK_DOUBLE_FAULT = 1,
+    INTERRUPT_STACK_NMI = 2,
+    INTERRUPT_STACK_MACHINE_CHECK = 3,
+    INTERRUPT_STACK_COUNT = 3,
+};
+
+struct cpu {
+    struct cpu *self;                 // %gs:0, see this_cpu()
+    uint32_t index;                   // 0 for the boot CPU, then MADT order
+    uint32_t apic_id;
+    volatile bool online;             // set by the CPU itself once it runs kernel code
+    volatile uint64_t timer_ticks;    // timer interrupts taken
+    volatile uint64_t ipis_received;  // test IPIs taken (selftest=ipi)
+    uint64_t stack_top;               // the CPU's kernel stack (the boot stack for CPU 0)
+    uint64_t gdt[5] __attribute__((aligned(16)));  // null, code, data, TSS (two slots)
+    struct task_state_segment tss __attribute__((aligned(16)));
+    uint8_t *interrupt_stacks[INTERRUPT_STACK_COUNT];
+};
+
+extern struct cpu *cpus[CPUS_MAX];
+extern uint32_t cpu_count;            // CPUs found in the MADT (or 1)
+extern volatile uint32_t cpus_online;
+
+static inline struct cpu *this_cpu(void)
+{
+    struct cpu *cpu;
+    __asm__ volatile("movq %%gs:0, %0" : "=r"(cpu));
+    return cpu;
+}
+
+// Points GS at `cpu` on the calling CPU.
+void percpu_install(struct cpu *cpu);
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * The 8254 PIT as a stopwatch.
+ *
+ * The PIT counts at a fixed, known 1.193182 MHz on every PC and every
+ * hypervisor, which makes it the reference that the TSC and the local APIC
+ * timer are measured against (kernel/time.c). Channel 2 is the one whose
+ * output can be read back in software (bit 5 of port 0x61) and whose counting
+ * is gated by bit 0 of the same port; it was wired to the PC speaker, so the
+ * speaker bit (bit 1) is kept off. In mode 0 the output goes high when the
+ * count reaches zero: "start, then poll until high" times an interval
+ * without interrupts.
+ */
+#include "pit.h"
+#include "cpu.h"
+
+#define PIT_CHANNEL2_DATA   0x42
+#define PIT_COMMAND         0x43
+#define PORT_SPEAKER        0x61
+#define SPEAKER_GATE2       0x01
+#define SPEAKER_DATA        0x02
+#define SPEAKER_OUT2        0x20
+// Channel 2, low byte then high byte, mode 0 (interrupt on terminal count), binary.
+#define PIT_CHANNEL2_MODE0  0xB0
+
+void pit_start_countdown(uint16_t ticks)
+{
+    outb(PORT_SPEAKER, (uint8_t)((inb(PORT_SPEAKER) & ~SPEAKER_DATA) | SPEAKER_GATE2));
+    outb(PIT_COMMAND, PIT_CHANNEL2_MODE0);
+    outb(PIT_CHANNEL2_DATA, ticks & 0xFF);
+    outb(PIT_CHANNEL2_DATA, ticks >> 8);   // counting starts with this write
+}
+
+int pit_countdown_done(void)
+{
+    return (inb(PORT_SPEAKER) & SPEAKER_OUT2) != 0;
+}

@@ -1,0 +1,14 @@
+/* The 8254 programmable interval timer, used only as a reference clock (kernel/pit.c). */
+#ifndef HARDWAY_PIT_H
+#define HARDWAY_PIT_H
+
+#include <stdint.h>
+
+#define PIT_FREQUENCY_HZ 1193182u
+
+// Starts a one-shot countdown of `ticks` PIT ticks (at most 65535) on channel 2.
+void pit_start_countdown(uint16_t ticks);
+// True once the countdown started by pit_start_countdown has reached zero.
+int pit_countdown_done(void);
+
+#endif

@@ -1,0 +1,139 @@
+/*
+ * Self-tests: small programs inside the kernel that check what only the real
+ * machine can show (interrupts arriving on every CPU, a fault being reported),
+ * selected with `selftest=NAME` on the command line.
+ *
+ * Each prints exactly one verdict line, "selftest NAME: ok" or
+ * "selftest NAME: FAIL <reason>", and ends the run: under QEMU with the
+ * isa-debug-exit device the exit status tells the test harness the verdict
+ * (1 for ok, 3 for a failure); elsewhere the machine powers off. Waits are
+ * bounded, so a broken kernel fails a self-test instead of hanging it.
+ *
+ *   fault  a deliberate page fault in selftest_fault: the exception report
+ *          (registers, backtrace naming selftest_fault) is the output, and the
+ *          run ends as a failure, as any kernel fault does.
+ *   timer  every online CPU takes timer interrupts.
+ *   ipi    every online CPU, this one included, receives IPIs sent to it.
+ */
+#include "selftest.h"
+#include "cpu.h"
+#include "lapic.h"
+#include "percpu.h"
+#include "power.h"
+#include "printk.h"
+#include "time.h"
+#include "timer.h"
+#include "traps.h"
+#include <stdio.h>
+#include <string.h>
+
+#define SELFTEST_WAIT_NS (5ull * 1000 * 1000 * 1000)
+#define SELFTEST_TICKS 3
+#define SELFTEST_IPIS_PER_CPU 10
+
+// noinline and a volatile pointer: the fault must happen here, in a function
+// of this name, for the backtrace to show it.
+__attribute__((noinline)) void selftest_fault(void);
+__attribute__((noinline)) void selftest_fault(void)
+{
+    uintptr_t address = 8;                  // page 0 is never mapped
+    __asm__("" : "+r"(address));            // hide the constant so the compiler keeps the store
+    *(volatile uint64_t *)address = 0xDEAD;
+    __asm__ volatile("" : : : "memory");
+}
+
+static bool selftest_fault_run(char *reason, size_t size)
+{
+    selftest_fault();
+    snprintf(reason, size, "writing to address 8 did not fault: page 0 is mapped");
+    return false;
+}
+
+static bool selftest_timer_run(char *reason, size_t size)
+{
+    uint64_t start[CPUS_MAX];
+    for (uint32_t i = 0; i < cpu_count; i++)
+        start[i] = cpus[i]->timer_ticks;
+    uint64_t deadline = nanotime() + SELFTEST_WAIT_NS;
+    for (;;) {
+        uint32_t ticking = 0;
+        for (uint32_t i = 0; i < cpu_count; i++)
+            if (cpus[i]->timer_ticks - start[i] >= SELFTEST_TICKS)
+                ticking++;
+        if (ticking == cpu_count) {
+            log_info("selftest timer: %u CPUs took %d ticks each at %d Hz (%s)\n",
+                     cpu_count, SELFTEST_TICKS, TIMER_HZ, timer_mode_name());
+            return true;
+        }
+        if (nanotime() > deadline) {
+            int length = snprintf(reason, size, "no timer ticks within 5 s on cpu");
+            for (uint32_t i = 0; i < cpu_count; i++)
+                if (cpus[i]->timer_ticks - start[i] < SELFTEST_TICKS && length < (int)size)
+                    length += snprintf(reason + length, size - (size_t)length, " %u", i);
+            return false;
+        }
+        cpu_wait_for_interrupt();
+    }
+}
+
+static void selftest_ipi_interrupt(struct trap_frame *frame)
+{
+    (void)frame;
+    __atomic_add_fetch(&this_cpu()->ipis_received, 1, __ATOMIC_SEQ_CST);
+}
+
+static bool selftest_ipi_run(char *reason, size_t size)
+{
+    interrupt_register(VECTOR_IPI_TEST, selftest_ipi_interrupt);
+    for (uint32_t i = 0; i < cpu_count; i++) {
+        struct cpu *target = cpus[i];
+        uint64_t before = target->ipis_received;
+        for (int sent = 0; sent < SELFTEST_IPIS_PER_CPU; sent++) {
+            // One at a time: IPIs of one vector that arrive together merge.
+            lapic_send_ipi(target->apic_id, VECTOR_IPI_TEST);
+            uint64_t deadline = nanotime() + SELFTEST_WAIT_NS;
+            while (__atomic_load_n(&target->ipis_received, __ATOMIC_SEQ_CST) < before + (uint64_t)sent + 1) {
+                if (nanotime() > deadline) {
+                    snprintf(reason, size, "cpu %u (APIC id %u) received %llu of %d IPIs", i, target->apic_id,
+                             (unsigned long long)(target->ipis_received - before), sent + 1);
+                    return false;
+                }
+                cpu_relax();
+            }
+        }
+    }
+    log_info("selftest ipi: %u CPUs each received %d IPIs\n", cpu_count, SELFTEST_IPIS_PER_CPU);
+    return true;
+}
+
+struct selftest {
+    const char *name;
+    bool (*run)(char *reason, size_t size);
+};
+
+static const struct selftest selftests[] = {
+    { "fault", selftest_fault_run },
+    { "timer", selftest_timer_run },
+    { "ipi", selftest_ipi_run },
+};
+
+void selftest_run(const char *name)
+{
+    char reason[160] = "";
+    bool passed = false;
+    const struct selftest *found = NULL;
+    for (size_t i = 0; i < sizeof selftests / sizeof selftests[0]; i++)
+        if (strcmp(selftests[i].name, name) == 0)
+            found = &selftests[i];
+    if (found)
+        passed = found->run(reason, sizeof reason);
+    else
+        snprintf(reason, sizeof reason, "no such self-test (known: fault, timer, ipi)");
+
+    if (passed)
+        log_notice("selftest %s: ok\n", name);
+    else
+        log_notice("selftest %s: FAIL %s\n", name, reason);
+    power_exit_qemu(passed ? POWER_EXIT_SUCCESS : POWER_EXIT_FAILURE);
+    power_off();
+}

@@ -1,0 +1,19 @@
+/* Monotonic time from the TSC (kernel/time.c). */
+#ifndef HARDWAY_TIME_H
+#define HARDWAY_TIME_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+// Measures the TSC and the local APIC timer against the PIT. Boot CPU only.
+void time_calibrate(void);
+// Nanoseconds since time_calibrate's reference point; monotonic on each CPU.
+uint64_t nanotime(void);
+// Converts a TSC count difference to nanoseconds, and back.
+uint64_t time_tsc_to_nanoseconds(uint64_t tsc_ticks);
+uint64_t time_nanoseconds_to_tsc(uint64_t nanoseconds);
+uint64_t time_tsc_hz(void);
+uint64_t time_lapic_timer_hz(void);
+bool time_tsc_invariant(void);
+
+#endif
