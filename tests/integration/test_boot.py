@@ -5,6 +5,9 @@ ready" with as many CPUs as QEMU was given and the RAM it was given.
   ISO under UEFI (OVMF)                      -smp 4
   VMware disk under BIOS (IDE hard disk)     -smp 2
   the ELF through QEMU's -kernel (multiboot1) -smp 2
+
+Each boot also says which screen console it chose: VGA text under BIOS, the
+framebuffer GRUB passes under UEFI. Every CPU announces itself online.
 """
 
 import pytest
@@ -19,11 +22,16 @@ MEMORY_MIB = 256
 def test_iso_boots_under_bios(cpus):
     run = boot_until_ready(iso=ISO, smp=cpus, memory=MEMORY_MIB, timeout=TIMEOUT_BIOS)
     assert_ready(run, cpus, MEMORY_MIB)
+    assert run.lines_containing("screen: VGA text"), "the BIOS boot did not choose the VGA text console"
+    for cpu in range(1, cpus):
+        assert run.lines_containing(f"cpu {cpu} online"), f"cpu {cpu} never said it was online"
 
 
 def test_iso_boots_under_uefi():
     run = boot_until_ready(iso=ISO, uefi=True, smp=4, memory=MEMORY_MIB, timeout=TIMEOUT_UEFI)
     assert_ready(run, 4, MEMORY_MIB)
+    assert run.lines_containing("multiboot2, UEFI"), "the kernel did not see that UEFI booted it"
+    assert run.lines_containing("screen: framebuffer"), "the UEFI boot did not get GRUB's framebuffer"
 
 
 def test_vmdk_boots_under_bios():
