@@ -173,6 +173,10 @@ boot_gdt_pointer:
 boot_pml4:              .skip 4096
 boot_pdpt:              .skip 4096
 boot_page_directories:  .skip 4096 * 4
-        .global boot_stack_top
+        /* kernel_main unmaps this page once it has its own page tables, so
+         * that overflowing the boot stack faults instead of overwriting the
+         * page tables above. */
+        .global boot_stack_guard, boot_stack_top
+boot_stack_guard:       .skip 4096
 boot_stack:             .skip BOOT_STACK_SIZE
 boot_stack_top:

@@ -27,7 +27,8 @@ extern const uint64_t kernel_symbol_count;
 extern const struct kernel_symbol kernel_symbols[];
 extern const char _kernel_start[], _kernel_text_end[];
 
-#define BACKTRACE_FRAMES_MAX 32
+#define BACKTRACE_FRAMES_MAX 32           // lines printed
+#define BACKTRACE_FRAMES_WALKED_MAX 4096   // frames followed, repeats of a recursion included
 // The lowest address a stack can have: page 0 is never mapped, and the first
 // megabyte holds no kernel stack.
 #define STACK_LOWEST 0x100000ull
@@ -66,23 +67,37 @@ void backtrace_print(uint64_t rip, uint64_t rbp)
     printk(LOG_EMERGENCY, "backtrace:\n");
     print_frame(0, rip);
     uint64_t previous = 0;
-    for (int depth = 1; depth < BACKTRACE_FRAMES_MAX; depth++) {
+    uint64_t last_printed = rip;
+    int repeats = 0;   // frames skipped because they repeat the one above (recursion)
+    int printed = 1;
+    for (int depth = 1; depth < BACKTRACE_FRAMES_WALKED_MAX && printed < BACKTRACE_FRAMES_MAX; depth++) {
         if (rbp == 0)
-            return;  // the bottom frame (boot/entry.S or an AP's entry)
+            break;  // the bottom frame (boot/entry.S or an AP's entry)
         if (rbp % 8 != 0 || rbp <= previous || rbp < STACK_LOWEST || rbp >= STACK_HIGHEST) {
             printk(LOG_EMERGENCY, "  (frame pointer %#llx looks corrupt; stopping)\n", (unsigned long long)rbp);
-            return;
+            break;
         }
         const uint64_t *frame = (const uint64_t *)(uintptr_t)rbp;
         uint64_t return_address = frame[1];
         if (return_address == 0)
-            return;
-        // The return address points after the call; one byte back is inside
-        // the calling instruction, which names the right line and function.
-        print_frame(depth, return_address - 1);
+            break;
         previous = rbp;
         rbp = frame[0];
+        // The return address points after the call; one byte back is inside
+        // the calling instruction, which names the right line and function.
+        if (return_address - 1 == last_printed && depth > 1) {
+            repeats++;
+            continue;
+        }
+        if (repeats)
+            printk(LOG_EMERGENCY, "  ... the frame above repeats %d more times\n", repeats);
+        repeats = 0;
+        last_printed = return_address - 1;
+        print_frame(depth, last_printed);
+        printed++;
     }
+    if (repeats)
+        printk(LOG_EMERGENCY, "  ... the frame above repeats %d more times\n", repeats);
 }
 
 void backtrace_print_here(void)

@@ -54,6 +54,7 @@ static struct boot_info boot_info;
 static struct acpi_info acpi_info;
 
 extern char _kernel_start[], _kernel_text_end[], _kernel_rodata_end[], _kernel_load_end[], _kernel_end[];
+extern char boot_stack_guard[];
 
 static void read_boot_info(void)
 {
@@ -114,6 +115,7 @@ static void start_paging(void)
     };
     if (!paging_init(&layout, &boot_info))
         panic("cannot build the kernel page tables: out of memory");
+    paging_unmap((uint64_t)(uintptr_t)boot_stack_guard);
     bool mapped = paging_map_mmio(acpi_info.lapic_address, PAGE_SIZE);
     for (uint32_t i = 0; i < acpi_info.ioapic_count; i++)
         mapped &= paging_map_mmio(acpi_info.ioapics[i].address, PAGE_SIZE);

@@ -14,6 +14,11 @@
  *          run ends as a failure, as any kernel fault does.
  *   timer  every online CPU takes timer interrupts.
  *   ipi    every online CPU, this one included, receives IPIs sent to it.
+ *   stack-overflow
+ *          unbounded recursion runs off the boot stack into its guard page;
+ *          the page fault cannot be delivered on the broken stack, so the CPU
+ *          raises a double fault, which runs on its own interrupt stack and is
+ *          reported; the run ends as a failure.
  */
 #include "selftest.h"
 #include "cpu.h"
@@ -46,6 +51,25 @@ static bool selftest_fault_run(char *reason, size_t size)
 {
     selftest_fault();
     snprintf(reason, size, "writing to address 8 did not fault: page 0 is mapped");
+    return false;
+}
+
+// Each call keeps a 512-byte frame alive across the next call, so the stack
+// grows until it reaches the guard page. The depth limit is far beyond any
+// kernel stack; it only tells the compiler the recursion ends.
+__attribute__((noinline)) static uint64_t selftest_recurse(uint64_t depth)
+{
+    volatile uint8_t frame[512];
+    frame[depth % sizeof frame] = (uint8_t)depth;
+    if (depth > (1ull << 40))
+        return 0;
+    return selftest_recurse(depth + 1) + frame[depth % sizeof frame];
+}
+
+static bool selftest_stack_overflow_run(char *reason, size_t size)
+{
+    uint64_t result = selftest_recurse(0);
+    snprintf(reason, size, "recursion returned %llu: the stack never overflowed", (unsigned long long)result);
     return false;
 }
 
@@ -115,6 +139,7 @@ static const struct selftest selftests[] = {
     { "fault", selftest_fault_run },
     { "timer", selftest_timer_run },
     { "ipi", selftest_ipi_run },
+    { "stack-overflow", selftest_stack_overflow_run },
 };
 
 void selftest_run(const char *name)
@@ -128,7 +153,7 @@ void selftest_run(const char *name)
     if (found)
         passed = found->run(reason, sizeof reason);
     else
-        snprintf(reason, sizeof reason, "no such self-test (known: fault, timer, ipi)");
+        snprintf(reason, sizeof reason, "no such self-test (known: fault, timer, ipi, stack-overflow)");
 
     if (passed)
         log_notice("selftest %s: ok\n", name);

@@ -112,6 +112,10 @@ static void report_exception(const struct trap_frame *frame)
            (unsigned long long)frame->error_code, (unsigned long long)cr2);
     if (frame->vector == 14)
         describe_page_fault_error(frame->error_code, cr2);
+    // A page fault that could not be delivered because the stack itself had
+    // run into its guard page leaves CR2 just below RSP.
+    if (frame->vector == 8 && cr2 < frame->rsp && frame->rsp - cr2 <= 2 * 4096)
+        printk(LOG_EMERGENCY, "  cause: kernel stack overflow (RSP is just above the faulting address)\n");
     char where[128];
     backtrace_symbolize(frame->rip, where, sizeof where);
     printk(LOG_EMERGENCY, "  RIP %#018llx %s\n", (unsigned long long)frame->rip, where);

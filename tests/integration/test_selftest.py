@@ -44,3 +44,16 @@ def test_selftest_fault_reports_page_fault():
     assert run.status >= 3 and run.status != 124, (
         f"QEMU exit status {run.status}: expected 3 or more, the isa-debug-exit encoding of a failure"
         + (" (QEMU timed out)" if run.status == 124 else ""))
+
+
+def test_selftest_stack_overflow_reports_double_fault():
+    # Recursion runs the boot stack into its unmapped guard page. The page
+    # fault cannot be pushed onto the broken stack, so the CPU raises a double
+    # fault, which has its own interrupt stack: the report must still appear.
+    run = boot(kernel=KERNEL_ELF, append="selftest=stack-overflow", smp=2, memory=MEMORY_MIB,
+               timeout=TIMEOUT_KERNEL, until=["boot_entry64"], grace=5)
+    assert run.lines_containing("Double Fault"), "the double fault was not reported"
+    assert run.lines_containing("kernel stack overflow"), "the report does not name the stack overflow"
+    assert run.lines_containing("selftest_recurse"), "the backtrace does not show the recursion"
+    assert run.lines_containing("kernel_main"), "the backtrace does not reach kernel_main"
+    assert run.status >= 3 and run.status != 124, f"QEMU exit status {run.status}: expected a failure status"
