@@ -10,7 +10,12 @@
  *
  *   real mode -> 32-bit protected mode (our own small GDT)
  *             -> long mode with boot_pml4 (the boot identity map, below 4 GiB)
- *             -> jumps to the C entry with its stack and `struct cpu *`.
+ *             -> finds its own row in the parameters' CPU table by its APIC
+ *                id, and calls the C entry with that row's stack and
+ *                `struct cpu *`.
+ *
+ * All APs run this at once, so nothing here writes memory: each one only
+ * reads the table and takes its own stack.
  *
  * The code runs at 0x8000, not where it was linked, so every address inside
  * the blob is written as T(label): its offset in the blob plus 0x8000.
@@ -58,14 +63,42 @@ trampoline_32:
 
         .code64
 trampoline_64:
-        movq    T(parameter_stack), %rsp
-        movq    T(parameter_cpu), %rdi
+        /* Who am I? CPUID leaf 0xB gives the full 32-bit x2APIC id in EDX;
+         * CPUs without that leaf (EBX = 0 there) have only the 8-bit id in
+         * leaf 1, EBX bits 31:24. */
+        xorl    %eax, %eax
+        cpuid
+        cmpl    $0xB, %eax
+        jb      1f
+        movl    $0xB, %eax
+        xorl    %ecx, %ecx
+        cpuid
+        testl   %ebx, %ebx
+        jz      1f
+        movl    %edx, %esi
+        jmp     2f
+1:      movl    $1, %eax
+        cpuid
+        shrl    $24, %ebx
+        movl    %ebx, %esi
+2:      /* Find that id in the table: rows of { u32 id, u32 pad, u64 stack, u64 cpu }. */
+        movl    $T(parameter_cpus), %ebx
+        movq    T(parameter_cpu_count), %rcx
+3:      testq   %rcx, %rcx
+        jz      5f                              /* not in the table: stop */
+        cmpl    (%rbx), %esi
+        je      4f
+        addq    $24, %rbx
+        decq    %rcx
+        jmp     3b
+4:      movq    8(%rbx), %rsp
+        movq    16(%rbx), %rdi
         xorl    %ebp, %ebp                      /* the backtrace stops here */
         movq    T(parameter_entry), %rax
         callq   *%rax
-1:      cli
+5:      cli
         hlt
-        jmp     1b
+        jmp     5b
 
         .balign 8
 trampoline_gdt:
@@ -77,11 +110,12 @@ trampoline_gdt_pointer:
         .short  trampoline_gdt_pointer - trampoline_gdt - 1
         .long   T(trampoline_gdt)
 
-        /* struct ap_trampoline_parameters in kernel/smp.c */
+        /* struct ap_trampoline_parameters in kernel/smp.c; the CPU table
+         * (CPUS_MAX rows of 24 bytes) follows, written there by smp.c. */
         .balign 8
 ap_trampoline_parameters:
-parameter_efer:  .quad 0
-parameter_stack: .quad 0
-parameter_cpu:   .quad 0
-parameter_entry: .quad 0
+parameter_efer:         .quad 0
+parameter_entry:        .quad 0
+parameter_cpu_count:    .quad 0
+parameter_cpus:
 ap_trampoline_end:

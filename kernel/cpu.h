@@ -64,6 +64,13 @@ static inline void cpu_halt(void) { __asm__ volatile("hlt" : : : "memory"); }
 // sti takes effect after the next instruction, so "sti; hlt" cannot miss an
 // interrupt that arrives between the two: the way to wait for one.
 static inline void cpu_wait_for_interrupt(void) { __asm__ volatile("sti; hlt" : : : "memory"); }
+// Stops this CPU for good: interrupts off, halt (an NMI could still wake
+// `hlt`, so halt again).
+static inline void __attribute__((noreturn)) cpu_halt_forever(void)
+{
+    for (;;)
+        __asm__ volatile("cli; hlt" : : : "memory");
+}
 static inline void cpu_relax(void) { __asm__ volatile("pause" : : : "memory"); }
 
 #define MSR_EFER            0xC0000080

@@ -13,10 +13,11 @@
  *   command line kernel options (loglevel, procs, selftest, ...)
  *   screen       VGA text or the UEFI framebuffer, as a second console
  *   acpi         CPUs, interrupt controllers, power registers
+ *   interrupts   8259 PICs off, local APIC and IOAPIC on
+ *   clock start  the PIT starts counting, to measure the TSC and APIC timer
  *   memory       the physical page allocator over the memory map
  *   paging       the kernel's own page tables: W^X, page 0 unmapped
- *   interrupts   8259 PICs off, local APIC and IOAPIC on
- *   clock        TSC and APIC timer calibrated against the PIT
+ *   clock        the measurement ends: nanotime() works from here
  *   timer        this CPU's timer tick; interrupts enabled
  *   smp          every other CPU started, each with its own tick
  *
@@ -160,10 +161,11 @@ void kernel_main(uint32_t loader_magic, uint32_t loader_info)
     boot_step("command line", read_command_line);
     boot_step("screen", start_screen);
     boot_step("acpi", read_acpi);
+    boot_step("interrupts", start_interrupt_controllers);
+    boot_step("clock start", time_calibration_start);
     boot_step("memory", start_memory);
     boot_step("paging", start_paging);
-    boot_step("interrupts", start_interrupt_controllers);
-    boot_step("clock", time_calibrate);
+    boot_step("clock", time_calibration_finish);
     boot_step("timer", start_timer);
     boot_step("smp", start_other_cpus);
 

@@ -30,10 +30,7 @@ bool panic_halt_requested(void)
 
 void panic_halt_this_cpu(void)
 {
-    for (;;) {
-        interrupts_disable();
-        cpu_halt();
-    }
+    cpu_halt_forever();
 }
 
 void kernel_die(void)

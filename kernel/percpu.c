@@ -6,7 +6,6 @@
 #include "cpu.h"
 
 struct cpu *cpus[CPUS_MAX];
-uint32_t cpu_count = 1;
 volatile uint32_t cpus_online;
 
 void percpu_install(struct cpu *cpu)

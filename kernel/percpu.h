@@ -39,9 +39,10 @@ enum interrupt_stack {
 
 struct cpu {
     struct cpu *self;                 // %gs:0, see this_cpu()
-    uint32_t index;                   // 0 for the boot CPU, then MADT order
+    uint32_t index;                   // 0 for the boot CPU, then in the order CPUs came online
     uint32_t apic_id;
     volatile bool online;             // set by the CPU itself once it runs kernel code
+    uint32_t start_state;             // smp.c: starting, running or abandoned (claimed by CAS)
     volatile uint64_t timer_ticks;    // timer interrupts taken
     volatile uint64_t ipis_received;  // test IPIs taken (selftest=ipi)
     uint64_t stack_top;               // the CPU's kernel stack (the boot stack for CPU 0)
@@ -51,7 +52,7 @@ struct cpu {
 };
 
 extern struct cpu *cpus[CPUS_MAX];
-extern uint32_t cpu_count;            // CPUs found in the MADT (or 1)
+// CPUs online; they are cpus[0 .. cpus_online - 1], the boot CPU first.
 extern volatile uint32_t cpus_online;
 
 static inline struct cpu *this_cpu(void)

@@ -8,7 +8,7 @@
  * is gated by bit 0 of the same port; it was wired to the PC speaker, so the
  * speaker bit (bit 1) is kept off. In mode 0 the output goes high when the
  * count reaches zero: "start, then poll until high" times an interval
- * without interrupts.
+ * without interrupts, and the latched count says how far it has got.
  */
 #include "pit.h"
 #include "cpu.h"
@@ -21,6 +21,8 @@
 #define SPEAKER_OUT2        0x20
 // Channel 2, low byte then high byte, mode 0 (interrupt on terminal count), binary.
 #define PIT_CHANNEL2_MODE0  0xB0
+// Channel 2, counter latch: freezes a copy of the count for reading.
+#define PIT_CHANNEL2_LATCH  0x80
 
 void pit_start_countdown(uint16_t ticks)
 {
@@ -33,4 +35,12 @@ void pit_start_countdown(uint16_t ticks)
 int pit_countdown_done(void)
 {
     return (inb(PORT_SPEAKER) & SPEAKER_OUT2) != 0;
+}
+
+uint16_t pit_read_count(void)
+{
+    outb(PIT_COMMAND, PIT_CHANNEL2_LATCH);
+    uint8_t low = inb(PIT_CHANNEL2_DATA);
+    uint8_t high = inb(PIT_CHANNEL2_DATA);
+    return (uint16_t)(low | (high << 8));
 }

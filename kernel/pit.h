@@ -10,5 +10,7 @@
 void pit_start_countdown(uint16_t ticks);
 // True once the countdown started by pit_start_countdown has reached zero.
 int pit_countdown_done(void);
+// The countdown's current value, read without disturbing it.
+uint16_t pit_read_count(void);
 
 #endif

@@ -38,14 +38,6 @@ void power_exit_qemu(enum power_exit_code code)
     outl(QEMU_DEBUG_EXIT_PORT, code);
 }
 
-static void halt_forever(void)
-{
-    for (;;) {
-        interrupts_disable();
-        cpu_halt();
-    }
-}
-
 // Writes a 16-bit value to a register named by an ACPI generic address.
 static void write_register16(const struct acpi_generic_address *reg, uint16_t value)
 {
@@ -67,8 +59,7 @@ void power_off(void)
                          (uint16_t)((acpi->s5_sleep_type_b << PM1_SLEEP_TYPE_SHIFT) | PM1_SLEEP_ENABLE));
     }
     log_error("power: ACPI power-off did not happen; halting\n");
-    halt_forever();
-    __builtin_unreachable();
+    cpu_halt_forever();
 }
 
 void power_reboot(void)
@@ -86,6 +77,5 @@ void power_reboot(void)
     // which resets the CPU.
     struct { uint16_t limit; uint64_t base; } __attribute__((packed)) empty = { 0, 0 };
     __asm__ volatile("lidt %0; int3" : : "m"(empty));
-    halt_forever();
-    __builtin_unreachable();
+    cpu_halt_forever();
 }

@@ -76,22 +76,22 @@ static bool selftest_stack_overflow_run(char *reason, size_t size)
 static bool selftest_timer_run(char *reason, size_t size)
 {
     uint64_t start[CPUS_MAX];
-    for (uint32_t i = 0; i < cpu_count; i++)
+    for (uint32_t i = 0; i < cpus_online; i++)
         start[i] = cpus[i]->timer_ticks;
     uint64_t deadline = nanotime() + SELFTEST_WAIT_NS;
     for (;;) {
         uint32_t ticking = 0;
-        for (uint32_t i = 0; i < cpu_count; i++)
+        for (uint32_t i = 0; i < cpus_online; i++)
             if (cpus[i]->timer_ticks - start[i] >= SELFTEST_TICKS)
                 ticking++;
-        if (ticking == cpu_count) {
+        if (ticking == cpus_online) {
             log_info("selftest timer: %u CPUs took %d ticks each at %d Hz (%s)\n",
-                     cpu_count, SELFTEST_TICKS, TIMER_HZ, timer_mode_name());
+                     cpus_online, SELFTEST_TICKS, TIMER_HZ, timer_mode_name());
             return true;
         }
         if (nanotime() > deadline) {
             int length = snprintf(reason, size, "no timer ticks within 5 s on cpu");
-            for (uint32_t i = 0; i < cpu_count; i++)
+            for (uint32_t i = 0; i < cpus_online; i++)
                 if (cpus[i]->timer_ticks - start[i] < SELFTEST_TICKS && length < (int)size)
                     length += snprintf(reason + length, size - (size_t)length, " %u", i);
             return false;
@@ -109,7 +109,7 @@ static void selftest_ipi_interrupt(struct trap_frame *frame)
 static bool selftest_ipi_run(char *reason, size_t size)
 {
     interrupt_register(VECTOR_IPI_TEST, selftest_ipi_interrupt);
-    for (uint32_t i = 0; i < cpu_count; i++) {
+    for (uint32_t i = 0; i < cpus_online; i++) {
         struct cpu *target = cpus[i];
         uint64_t before = target->ipis_received;
         for (int sent = 0; sent < SELFTEST_IPIS_PER_CPU; sent++) {
@@ -126,7 +126,7 @@ static bool selftest_ipi_run(char *reason, size_t size)
             }
         }
     }
-    log_info("selftest ipi: %u CPUs each received %d IPIs\n", cpu_count, SELFTEST_IPIS_PER_CPU);
+    log_info("selftest ipi: %u CPUs each received %d IPIs\n", cpus_online, SELFTEST_IPIS_PER_CPU);
     return true;
 }
 

@@ -2,25 +2,31 @@
  * SMP: bringing up the application processors (APs).
  *
  * After firmware hands over, only the boot CPU runs; the others wait for an
- * INIT and a STARTUP inter-processor interrupt. For each CPU the MADT lists
- * (kernel/acpi.c), the boot CPU:
+ * INIT and a STARTUP inter-processor interrupt. The boot CPU:
  *
- *   1. allocates the CPU's `struct cpu`, kernel stack and three interrupt
- *      stacks, each stack with an unmapped guard page below it, so that an
- *      overflow faults instead of silently overwriting its neighbour;
- *   2. writes the stack, the struct and the C entry into the trampoline's
+ *   1. allocates, for each CPU the MADT lists (kernel/acpi.c), its
+ *      `struct cpu`, kernel stack and three interrupt stacks, each stack
+ *      with an unmapped guard page below it, so that an overflow faults
+ *      instead of silently overwriting its neighbour;
+ *   2. writes a table of (APIC id, stack, struct cpu) into the trampoline's
  *      parameters (boot/ap_trampoline.S, copied to 0x8000);
- *   3. sends INIT, then STARTUP with vector 0x08 (page 0x8000), and waits for
- *      the AP to set `online`; if it does not within a short time, a second
- *      STARTUP, as Intel's MultiProcessor Specification recommends.
+ *   3. sends every AP an INIT, then every AP a STARTUP with vector 0x08
+ *      (page 0x8000), and waits for them all to come online; a CPU that has
+ *      not within 10 ms gets a second STARTUP, as Intel's MultiProcessor
+ *      Specification recommends, and one that still has not after a second
+ *      more is given up with a warning.
  *
- * CPUs start one at a time because they share the single trampoline page.
- * Each AP, in ap_entry, switches to the kernel's page tables, installs its
- * GDT/TSS, the IDT and GS base, enables its local APIC and timer, announces
- * itself, and goes idle. The wait after INIT is 10 ms in Intel's
- * specification for old CPUs; QEMU, KVM, VMware and every CPU with an
- * integrated APIC need none, and Linux skips it on such CPUs too, so we wait
- * 10 microseconds.
+ * The APs start in parallel: each finds its own row of the table by its APIC
+ * id (CPUID tells it), so they need not take turns on the trampoline. Each AP,
+ * in ap_entry, switches to the kernel's page tables, installs its GDT/TSS, the
+ * IDT and GS base, enables its local APIC and timer, takes the next CPU
+ * number, announces itself, and goes idle. A CPU the boot CPU gave up on that
+ * arrives late finds itself abandoned and halts: `state` is claimed by exactly
+ * one side with a compare-and-swap.
+ *
+ * The wait after INIT is 10 ms in Intel's specification for old CPUs; QEMU,
+ * KVM, VMware and every CPU with an integrated APIC need none, and Linux
+ * skips it on such CPUs too, so we wait 10 microseconds.
  */
 #include "smp.h"
 #include "cpu.h"
@@ -36,15 +42,26 @@
 #include <string.h>
 
 #define TRAMPOLINE_ADDRESS 0x8000
+#define INIT_WAIT_NS (10ull * 1000)
 #define STARTUP_FIRST_WAIT_NS (10ull * 1000 * 1000)
 #define STARTUP_SECOND_WAIT_NS (1000ull * 1000 * 1000)
 
-struct ap_trampoline_parameters {
-    uint64_t efer;
+// The layout boot/ap_trampoline.S reads; see there.
+struct ap_trampoline_cpu {
+    uint32_t apic_id;
+    uint32_t reserved;
     uint64_t stack;
     uint64_t cpu;
-    uint64_t entry;
 };
+
+struct ap_trampoline_parameters {
+    uint64_t efer;
+    uint64_t entry;
+    uint64_t cpu_count;
+    struct ap_trampoline_cpu cpus[CPUS_MAX];
+};
+
+enum cpu_start_state { CPU_STARTING = 0, CPU_RUNNING, CPU_ABANDONED };
 
 extern const char ap_trampoline_start[], ap_trampoline_end[], ap_trampoline_parameters[];
 
@@ -70,20 +87,24 @@ static void busy_wait(uint64_t nanoseconds)
         cpu_relax();
 }
 
-static bool wait_until_online(struct cpu *cpu, uint64_t nanoseconds)
+// Waits until every CPU in `starting` is online or `nanoseconds` pass;
+// returns how many are online.
+static uint32_t wait_until_online(struct cpu **starting, uint32_t count, uint64_t nanoseconds)
 {
     uint64_t end = nanotime() + nanoseconds;
-    while (!__atomic_load_n(&cpu->online, __ATOMIC_ACQUIRE)) {
-        if (nanotime() > end)
-            return false;
+    for (;;) {
+        uint32_t online = 0;
+        for (uint32_t i = 0; i < count; i++)
+            online += __atomic_load_n(&starting[i]->online, __ATOMIC_ACQUIRE);
+        if (online == count || nanotime() > end)
+            return online;
         cpu_relax();
     }
-    return true;
 }
 
 // Allocates one block: [guard][kernel stack][guard][IST 1][guard][IST 2]
 // [guard][IST 3][struct cpu], and unmaps the guard pages.
-static struct cpu *cpu_allocate(uint32_t index, uint32_t apic_id)
+static struct cpu *cpu_allocate(uint32_t apic_id)
 {
     const uint64_t stack_pages = CPU_STACK_SIZE / PAGE_SIZE;
     const uint64_t interrupt_pages = CPU_INTERRUPT_STACK_SIZE / PAGE_SIZE;
@@ -108,7 +129,6 @@ static struct cpu *cpu_allocate(uint32_t index, uint32_t apic_id)
     }
     struct cpu *cpu = (struct cpu *)cursor;
     memset(cpu, 0, sizeof *cpu);
-    cpu->index = index;
     cpu->apic_id = apic_id;
     cpu->stack_top = (uint64_t)(uintptr_t)(stack + CPU_STACK_SIZE);
     for (int i = 0; i < INTERRUPT_STACK_COUNT; i++)
@@ -124,33 +144,19 @@ void ap_entry(struct cpu *cpu)
     percpu_install(cpu);
     gdt_load(cpu);
     traps_load();
+    uint32_t expected = CPU_STARTING;
+    if (!__atomic_compare_exchange_n(&cpu->start_state, &expected, CPU_RUNNING, false, __ATOMIC_SEQ_CST,
+                                     __ATOMIC_SEQ_CST))
+        cpu_halt_forever();   // the boot CPU gave up on us
     lapic_init_this_cpu();
+    cpu->index = __atomic_fetch_add(&cpus_online, 1, __ATOMIC_SEQ_CST);
+    cpus[cpu->index] = cpu;
     if (lapic_id() != cpu->apic_id)
         log_warning("smp: cpu %u expected APIC id %u but has %u\n", cpu->index, cpu->apic_id, lapic_id());
     timer_start_this_cpu();
-    __atomic_add_fetch(&cpus_online, 1, __ATOMIC_SEQ_CST);
     __atomic_store_n(&cpu->online, true, __ATOMIC_RELEASE);
     log_info("cpu %u online (APIC id %u)\n", cpu->index, cpu->apic_id);
     smp_idle();
-}
-
-static bool start_cpu(struct cpu *cpu)
-{
-    struct ap_trampoline_parameters *parameters = physical_to_virtual(
-        TRAMPOLINE_ADDRESS + (uint64_t)(ap_trampoline_parameters - ap_trampoline_start));
-    parameters->efer = rdmsr(MSR_EFER);
-    parameters->stack = cpu->stack_top;
-    parameters->cpu = (uint64_t)(uintptr_t)cpu;
-    parameters->entry = (uint64_t)(uintptr_t)ap_entry;
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-
-    lapic_send_init(cpu->apic_id);
-    busy_wait(10 * 1000);
-    lapic_send_startup(cpu->apic_id, TRAMPOLINE_ADDRESS / PAGE_SIZE);
-    if (wait_until_online(cpu, STARTUP_FIRST_WAIT_NS))
-        return true;
-    lapic_send_startup(cpu->apic_id, TRAMPOLINE_ADDRESS / PAGE_SIZE);
-    return wait_until_online(cpu, STARTUP_SECOND_WAIT_NS);
 }
 
 // A wake-up IPI has done its job by interrupting `hlt`; nothing else to do.
@@ -165,15 +171,21 @@ void smp_start_all(const struct acpi_info *acpi)
     boot_cpu.apic_id = lapic_id();
     boot_cpu.online = true;
     cpus_online = 1;
-    cpu_count = 1;
     memcpy(physical_to_virtual(TRAMPOLINE_ADDRESS), ap_trampoline_start,
            (size_t)(ap_trampoline_end - ap_trampoline_start));
+    struct ap_trampoline_parameters *parameters = physical_to_virtual(
+        TRAMPOLINE_ADDRESS + (uint64_t)(ap_trampoline_parameters - ap_trampoline_start));
+    parameters->efer = rdmsr(MSR_EFER);
+    parameters->entry = (uint64_t)(uintptr_t)ap_entry;
 
+    // 1, 2: a struct cpu and stacks for each, and the trampoline's table.
+    static struct cpu *starting[CPUS_MAX];
+    uint32_t count = 0;
     for (uint32_t i = 0; i < acpi->cpu_count; i++) {
         uint32_t apic_id = acpi->cpus[i].apic_id;
         if (apic_id == boot_cpu.apic_id)
             continue;
-        if (cpu_count == CPUS_MAX) {
+        if (count + 1 == CPUS_MAX) {
             log_warning("smp: more than %d CPUs; using the first %d\n", CPUS_MAX, CPUS_MAX);
             break;
         }
@@ -181,24 +193,45 @@ void smp_start_all(const struct acpi_info *acpi)
             log_warning("smp: CPU with APIC id %u needs x2APIC mode; skipped\n", apic_id);
             continue;
         }
-        struct cpu *cpu = cpu_allocate(cpu_count, apic_id);
+        struct cpu *cpu = cpu_allocate(apic_id);
         if (cpu == NULL) {
             log_warning("smp: out of memory for CPU with APIC id %u; skipped\n", apic_id);
             continue;
         }
-        cpus[cpu_count] = cpu;
-        if (!start_cpu(cpu)) {
-            log_warning("smp: CPU with APIC id %u did not start; skipped\n", apic_id);
-            cpus[cpu_count] = NULL;
-            continue;
-        }
-        cpu_count++;
+        parameters->cpus[count] = (struct ap_trampoline_cpu){
+            .apic_id = apic_id, .stack = cpu->stack_top, .cpu = (uint64_t)(uintptr_t)cpu,
+        };
+        starting[count++] = cpu;
     }
+    parameters->cpu_count = count;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+
+    // 3: INIT all, STARTUP all, wait; STARTUP again the ones that are late.
+    for (uint32_t i = 0; i < count; i++)
+        lapic_send_init(starting[i]->apic_id);
+    busy_wait(INIT_WAIT_NS);
+    for (uint32_t i = 0; i < count; i++)
+        lapic_send_startup(starting[i]->apic_id, TRAMPOLINE_ADDRESS / PAGE_SIZE);
+    if (wait_until_online(starting, count, STARTUP_FIRST_WAIT_NS) == count)
+        return;
+    for (uint32_t i = 0; i < count; i++)
+        if (__atomic_load_n(&starting[i]->start_state, __ATOMIC_SEQ_CST) == CPU_STARTING)
+            lapic_send_startup(starting[i]->apic_id, TRAMPOLINE_ADDRESS / PAGE_SIZE);
+    if (wait_until_online(starting, count, STARTUP_SECOND_WAIT_NS) == count)
+        return;
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t expected = CPU_STARTING;
+        if (__atomic_compare_exchange_n(&starting[i]->start_state, &expected, CPU_ABANDONED, false,
+                                        __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+            log_warning("smp: CPU with APIC id %u did not start; going on without it\n", starting[i]->apic_id);
+    }
+    // The ones that did start finish coming online on their own.
+    wait_until_online(starting, count, STARTUP_SECOND_WAIT_NS);
 }
 
 void smp_wake(uint32_t cpu_index)
 {
-    if (cpu_index < cpu_count && cpus[cpu_index])
+    if (cpu_index < cpus_online && cpus[cpu_index])
         lapic_send_ipi(cpus[cpu_index]->apic_id, VECTOR_IPI_WAKE);
 }
 

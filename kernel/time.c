@@ -5,9 +5,19 @@
  * power states: CPUID says so with "invariant TSC"). Reading it costs a few
  * cycles, no lock and no device, which is what a scheduler that asks for the
  * time at every switch needs. Its rate is not architecturally known, so we
- * measure it once at boot against the PIT: start a countdown of known length,
- * read the TSC before and after. The same window measures the local APIC
- * timer's rate, which kernel/timer.c needs when TSC-deadline mode is absent.
+ * measure it once at boot against the PIT: start the PIT counting down,
+ * read the TSC and the PIT's count at the start and at the end of a window,
+ * and divide. The same window measures the local APIC timer's rate, which
+ * kernel/timer.c needs when TSC-deadline mode is absent.
+ *
+ * The window is not spent waiting: kernel_main starts it, builds the page
+ * allocator and page tables, and only then finishes it, waiting just for
+ * whatever part of the minimum window those steps did not fill. The PIT
+ * counts down 65535 ticks (55 ms) at most; if the window grew longer than
+ * that, the count has wrapped and we measure a fresh window instead.
+ *
+ * Each reading of the PIT takes a few port accesses, slow under emulation,
+ * so the TSC is read on both sides of it and the midpoint used.
  *
  * Conversion uses a fixed-point multiplier, nanoseconds = ticks * mult >> 32,
  * computed once, so nanotime() has no division.
@@ -21,9 +31,10 @@
 #include "lapic.h"
 #include "pit.h"
 
-// 5 ms of PIT ticks: long enough that one tick of error is 0.02%, short
-// enough to cost little of the boot.
-#define CALIBRATION_PIT_TICKS (PIT_FREQUENCY_HZ / 200)
+// At least 5 ms of PIT ticks: long enough that the error of one reading is
+// well under 1%, even under emulation.
+#define CALIBRATION_MINIMUM_PIT_TICKS (PIT_FREQUENCY_HZ / 200)
+#define CALIBRATION_PIT_START 0xFFFFu
 #define NANOSECONDS_PER_SECOND 1000000000ull
 
 static uint64_t tsc_hz;
@@ -33,24 +44,57 @@ static uint64_t nanoseconds_per_tick_fixed;   // 32.32 fixed point
 static uint64_t ticks_per_nanosecond_fixed;   // 32.32 fixed point
 static bool tsc_invariant;
 
-void time_calibrate(void)
+// One simultaneous reading of the three clocks.
+struct clock_sample {
+    uint64_t tsc;
+    uint32_t lapic;
+    uint16_t pit;
+};
+
+static struct clock_sample calibration_start;
+
+static struct clock_sample clock_sample_take(void)
+{
+    uint64_t before = rdtsc();
+    uint16_t pit = pit_read_count();
+    uint64_t after = rdtsc();
+    return (struct clock_sample){ before + (after - before) / 2, lapic_timer_current_count(), pit };
+}
+
+static void calibration_begin_window(void)
+{
+    lapic_timer_start_free_running();
+    pit_start_countdown(CALIBRATION_PIT_START);
+    calibration_start = clock_sample_take();
+}
+
+void time_calibration_start(void)
 {
     struct cpuid_result extended = cpuid(0x80000000, 0);
     if (extended.eax >= 0x80000007)
         tsc_invariant = (cpuid(0x80000007, 0).edx >> 8) & 1;
+    calibration_begin_window();
+}
 
-    lapic_timer_start_free_running();
-    pit_start_countdown(CALIBRATION_PIT_TICKS);
-    uint64_t tsc_start = rdtsc();
-    uint32_t lapic_start = lapic_timer_current_count();
-    while (!pit_countdown_done())
+void time_calibration_finish(void)
+{
+    struct clock_sample end;
+    for (;;) {
+        if (pit_countdown_done()) {
+            // Over 55 ms since the start: the count wrapped. Start again.
+            calibration_begin_window();
+            continue;
+        }
+        end = clock_sample_take();
+        if ((uint16_t)(calibration_start.pit - end.pit) >= CALIBRATION_MINIMUM_PIT_TICKS)
+            break;
         cpu_relax();
-    uint64_t tsc_end = rdtsc();
-    uint32_t lapic_end = lapic_timer_current_count();
+    }
     lapic_timer_stop();
 
-    tsc_hz = (tsc_end - tsc_start) * PIT_FREQUENCY_HZ / CALIBRATION_PIT_TICKS;
-    lapic_timer_hz = (uint64_t)(lapic_start - lapic_end) * PIT_FREQUENCY_HZ / CALIBRATION_PIT_TICKS;
+    uint64_t pit_ticks = (uint16_t)(calibration_start.pit - end.pit);
+    tsc_hz = (end.tsc - calibration_start.tsc) * PIT_FREQUENCY_HZ / pit_ticks;
+    lapic_timer_hz = (uint64_t)(calibration_start.lapic - end.lapic) * PIT_FREQUENCY_HZ / pit_ticks;
     if (tsc_hz == 0)
         tsc_hz = NANOSECONDS_PER_SECOND;   // a TSC that did not move; keep nanotime defined
     // 64-bit arithmetic only (no 128-bit division in a freestanding kernel):
@@ -59,7 +103,7 @@ void time_calibrate(void)
     nanoseconds_per_tick_fixed = (NANOSECONDS_PER_SECOND << 32) / tsc_hz;
     ticks_per_nanosecond_fixed = ((tsc_hz / NANOSECONDS_PER_SECOND) << 32) +
                                  ((tsc_hz % NANOSECONDS_PER_SECOND) << 32) / NANOSECONDS_PER_SECOND;
-    tsc_reference = tsc_start;
+    tsc_reference = calibration_start.tsc;
 }
 
 uint64_t time_tsc_to_nanoseconds(uint64_t tsc_ticks)

@@ -5,8 +5,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-// Measures the TSC and the local APIC timer against the PIT. Boot CPU only.
-void time_calibrate(void);
+// Measures the TSC and the local APIC timer against the PIT, in two halves
+// so that other boot steps can run in between. Boot CPU only, local APIC on.
+void time_calibration_start(void);
+void time_calibration_finish(void);
 // Nanoseconds since time_calibrate's reference point; monotonic on each CPU.
 uint64_t nanotime(void);
 // Converts a TSC count difference to nanoseconds, and back.
