@@ -94,19 +94,33 @@ bool ioapic_route_gsi(uint32_t gsi, uint8_t vector, uint32_t apic_id, bool activ
     return true;
 }
 
-bool ioapic_route_isa_irq(uint8_t irq, uint8_t vector, uint32_t apic_id)
+// The GSI an ISA interrupt arrives on, with its polarity and trigger mode.
+static uint32_t isa_irq_to_gsi(uint8_t irq, bool *active_low, bool *level_triggered)
 {
-    uint32_t gsi = irq;
-    bool active_low = false, level = false;
+    *active_low = false;
+    *level_triggered = false;
     for (size_t i = 0; acpi && i < acpi->override_count; i++) {
         const struct acpi_interrupt_override *override = &acpi->overrides[i];
-        if (override->bus != 0 || override->source != irq)
-            continue;
-        gsi = override->gsi;
-        active_low = override->active_low;
-        level = override->level_triggered;
+        if (override->bus == 0 && override->source == irq) {
+            *active_low = override->active_low;
+            *level_triggered = override->level_triggered;
+            return override->gsi;
+        }
     }
+    return irq;
+}
+
+bool ioapic_route_isa_irq(uint8_t irq, uint8_t vector, uint32_t apic_id)
+{
+    bool active_low, level;
+    uint32_t gsi = isa_irq_to_gsi(irq, &active_low, &level);
     return ioapic_route_gsi(gsi, vector, apic_id, active_low, level);
+}
+
+void ioapic_mask_isa_irq(uint8_t irq)
+{
+    bool active_low, level;
+    ioapic_mask_gsi(isa_irq_to_gsi(irq, &active_low, &level));
 }
 
 void ioapic_mask_gsi(uint32_t gsi)

@@ -13,5 +13,6 @@ bool ioapic_route_gsi(uint32_t gsi, uint8_t vector, uint32_t apic_id, bool activ
 // Routes legacy ISA interrupt `irq`, honouring the MADT's source overrides.
 bool ioapic_route_isa_irq(uint8_t irq, uint8_t vector, uint32_t apic_id);
 void ioapic_mask_gsi(uint32_t gsi);
+void ioapic_mask_isa_irq(uint8_t irq);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * The 8254 PIT as a stopwatch.
+ * The 8254 PIT as a stopwatch, and as a test interrupt source.
  *
  * The PIT counts at a fixed, known 1.193182 MHz on every PC and every
  * hypervisor, which makes it the reference that the TSC and the local APIC
@@ -9,10 +9,15 @@
  * speaker bit (bit 1) is kept off. In mode 0 the output goes high when the
  * count reaches zero: "start, then poll until high" times an interval
  * without interrupts, and the latched count says how far it has got.
+ *
+ * Channel 0 is wired to ISA interrupt 0. hardway does not use it for time
+ * (each CPU has its local APIC timer), but a known, steady interrupt source
+ * is what a test of the IOAPIC's routing needs.
  */
 #include "pit.h"
 #include "cpu.h"
 
+#define PIT_CHANNEL0_DATA   0x40
 #define PIT_CHANNEL2_DATA   0x42
 #define PIT_COMMAND         0x43
 #define PORT_SPEAKER        0x61
@@ -23,6 +28,9 @@
 #define PIT_CHANNEL2_MODE0  0xB0
 // Channel 2, counter latch: freezes a copy of the count for reading.
 #define PIT_CHANNEL2_LATCH  0x80
+// Channel 0, low byte then high byte, mode 2 (rate generator) / mode 0, binary.
+#define PIT_CHANNEL0_MODE2  0x34
+#define PIT_CHANNEL0_MODE0  0x30
 
 void pit_start_countdown(uint16_t ticks)
 {
@@ -35,6 +43,24 @@ void pit_start_countdown(uint16_t ticks)
 int pit_countdown_done(void)
 {
     return (inb(PORT_SPEAKER) & SPEAKER_OUT2) != 0;
+}
+
+void pit_start_periodic(uint32_t hz)
+{
+    uint32_t divisor = PIT_FREQUENCY_HZ / (hz ? hz : 1);
+    if (divisor > 0xFFFF)
+        divisor = 0xFFFF;
+    if (divisor < 2)
+        divisor = 2;
+    outb(PIT_COMMAND, PIT_CHANNEL0_MODE2);
+    outb(PIT_CHANNEL0_DATA, divisor & 0xFF);
+    outb(PIT_CHANNEL0_DATA, (uint8_t)(divisor >> 8));
+}
+
+void pit_stop_periodic(void)
+{
+    // Mode 0 with no count written waits forever without raising its output.
+    outb(PIT_COMMAND, PIT_CHANNEL0_MODE0);
 }
 
 uint16_t pit_read_count(void)

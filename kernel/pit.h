@@ -13,4 +13,9 @@ int pit_countdown_done(void);
 // The countdown's current value, read without disturbing it.
 uint16_t pit_read_count(void);
 
+// Channel 0, whose output is ISA interrupt 0: interrupts at about `hz` per
+// second until stopped. Used to test interrupt routing (selftest=ioapic).
+void pit_start_periodic(uint32_t hz);
+void pit_stop_periodic(void);
+
 #endif

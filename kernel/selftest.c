@@ -14,6 +14,9 @@
  *          run ends as a failure, as any kernel fault does.
  *   timer  every online CPU takes timer interrupts.
  *   ipi    every online CPU, this one included, receives IPIs sent to it.
+ *   ioapic the PIT's channel 0 (ISA interrupt 0) routed through the IOAPIC,
+ *          honouring the MADT's interrupt source overrides, interrupts this
+ *          CPU at the expected rate.
  *   stack-overflow
  *          unbounded recursion runs off the boot stack into its guard page;
  *          the page fault cannot be delivered on the broken stack, so the CPU
@@ -22,7 +25,9 @@
  */
 #include "selftest.h"
 #include "cpu.h"
+#include "ioapic.h"
 #include "lapic.h"
+#include "pit.h"
 #include "percpu.h"
 #include "power.h"
 #include "printk.h"
@@ -130,6 +135,43 @@ static bool selftest_ipi_run(char *reason, size_t size)
     return true;
 }
 
+static volatile uint64_t selftest_device_interrupts;
+
+static void selftest_device_interrupt(struct trap_frame *frame)
+{
+    (void)frame;
+    selftest_device_interrupts++;
+}
+
+#define SELFTEST_PIT_HZ 1000
+#define SELFTEST_PIT_INTERRUPTS 20
+
+static bool selftest_ioapic_run(char *reason, size_t size)
+{
+    const uint8_t vector = VECTOR_DEVICE_BASE;
+    interrupt_register(vector, selftest_device_interrupt);
+    if (!ioapic_route_isa_irq(0, vector, this_cpu()->apic_id)) {
+        snprintf(reason, size, "no IOAPIC input for ISA interrupt 0");
+        return false;
+    }
+    uint64_t started = nanotime();
+    pit_start_periodic(SELFTEST_PIT_HZ);
+    uint64_t deadline = started + SELFTEST_WAIT_NS;
+    while (selftest_device_interrupts < SELFTEST_PIT_INTERRUPTS && nanotime() < deadline)
+        cpu_wait_for_interrupt();
+    uint64_t elapsed = nanotime() - started;
+    pit_stop_periodic();
+    ioapic_mask_isa_irq(0);
+    if (selftest_device_interrupts < SELFTEST_PIT_INTERRUPTS) {
+        snprintf(reason, size, "%llu of %d PIT interrupts arrived within 5 s",
+                 (unsigned long long)selftest_device_interrupts, SELFTEST_PIT_INTERRUPTS);
+        return false;
+    }
+    log_info("selftest ioapic: %llu PIT interrupts through the IOAPIC in %llu us\n",
+             (unsigned long long)selftest_device_interrupts, (unsigned long long)(elapsed / 1000));
+    return true;
+}
+
 struct selftest {
     const char *name;
     bool (*run)(char *reason, size_t size);
@@ -139,6 +181,7 @@ static const struct selftest selftests[] = {
     { "fault", selftest_fault_run },
     { "timer", selftest_timer_run },
     { "ipi", selftest_ipi_run },
+    { "ioapic", selftest_ioapic_run },
     { "stack-overflow", selftest_stack_overflow_run },
 };
 
@@ -153,7 +196,7 @@ void selftest_run(const char *name)
     if (found)
         passed = found->run(reason, sizeof reason);
     else
-        snprintf(reason, sizeof reason, "no such self-test (known: fault, timer, ipi, stack-overflow)");
+        snprintf(reason, sizeof reason, "no such self-test (known: fault, timer, ipi, ioapic, stack-overflow)");
 
     if (passed)
         log_notice("selftest %s: ok\n", name);

@@ -171,6 +171,8 @@ void smp_start_all(const struct acpi_info *acpi)
     boot_cpu.apic_id = lapic_id();
     boot_cpu.online = true;
     cpus_online = 1;
+    log_info("cpu 0 online (APIC id %u, the boot CPU; %s)\n", boot_cpu.apic_id,
+             lapic_x2apic_mode() ? "x2APIC" : "xAPIC");
     memcpy(physical_to_virtual(TRAMPOLINE_ADDRESS), ap_trampoline_start,
            (size_t)(ap_trampoline_end - ap_trampoline_start));
     struct ap_trampoline_parameters *parameters = physical_to_virtual(
