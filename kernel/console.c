@@ -33,8 +33,7 @@ void console_enter_panic_mode(void)
 
 void console_write(const char *text, size_t length)
 {
-    uint64_t flags;
-    __asm__ volatile("pushfq; popq %0; cli" : "=r"(flags) : : "memory");
+    uint64_t flags = interrupts_save_and_disable();
     bool locked = false;
     for (long spins = 0; !(locked = spinlock_try_lock(&console_lock)); spins++) {
         if (console_panicking && spins > 10000000)
@@ -45,6 +44,5 @@ void console_write(const char *text, size_t length)
         backend->write(text, length);
     if (locked)
         spinlock_unlock(&console_lock);
-    if (flags & (1 << 9))
-        interrupts_enable();
+    interrupts_restore(flags);
 }

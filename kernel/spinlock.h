@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "interrupt_flag.h"
 
 struct spinlock {
     volatile uint32_t locked;
@@ -43,8 +44,7 @@ static inline void spinlock_unlock(struct spinlock *lock)
 // saved flags for spinlock_unlock_irqrestore.
 static inline uint64_t spinlock_lock_irqsave(struct spinlock *lock)
 {
-    uint64_t flags;
-    __asm__ volatile("pushfq; popq %0; cli" : "=r"(flags) : : "memory");
+    uint64_t flags = interrupts_save_and_disable();
     spinlock_lock(lock);
     return flags;
 }
@@ -52,8 +52,7 @@ static inline uint64_t spinlock_lock_irqsave(struct spinlock *lock)
 static inline void spinlock_unlock_irqrestore(struct spinlock *lock, uint64_t flags)
 {
     spinlock_unlock(lock);
-    if (flags & (1 << 9))
-        __asm__ volatile("sti" : : : "memory");
+    interrupts_restore(flags);
 }
 
 #endif

@@ -10,8 +10,8 @@
 # ("100%: Checks: N, Failures: 0, Errors: 0"); the target fails if any fails.
 #
 # Hosted, the kernel modules see glibc's string.h and stdio.h (no
-# -Ikernel/libc/include), and tests/unit/fake_spinlock.h is force-included so
-# that kernel/spinlock.h, which executes cli, is never read.
+# -Ikernel/libc/include), and tests/unit/fake_interrupt_flag.h is force-included
+# so that kernel/spinlock.h's interrupt masking (cli, sti) becomes a no-op.
 #
 # kernel/libc/format.c defines snprintf and vsnprintf itself. Linked as they
 # are, they would replace glibc's for the whole test program, and the test
@@ -25,7 +25,7 @@ UNIT_BUILD    := $(BUILD)/tests/unit
 UNIT_CC       ?= gcc
 UNIT_SANITIZE ?= -fsanitize=address,undefined -fno-sanitize-recover=all
 UNIT_CFLAGS   := -std=gnu11 -Wall -Wextra -Werror -g -O1 -fno-omit-frame-pointer $(UNIT_SANITIZE) \
-                 -Ikernel -Itests/unit -include tests/unit/fake_spinlock.h \
+                 -Ikernel -Itests/unit -include tests/unit/fake_interrupt_flag.h \
                  $(shell pkg-config --cflags check 2>/dev/null) -MMD -MP
 UNIT_LDLIBS   := $(shell pkg-config --libs check 2>/dev/null)
 
