@@ -35,6 +35,7 @@
  * RAM are reachable once paging_init has identity-mapped it.
  */
 #include "acpi.h"
+#include "unaligned.h"
 #include "physical.h"
 #include "printk.h"
 #include <string.h>
@@ -49,27 +50,6 @@
 static uint64_t acpi_root_physical;
 static unsigned acpi_root_entry_size;   // 4 for the RSDT, 8 for the XSDT
 static uint64_t acpi_dsdt_physical;
-
-static uint16_t acpi_read16(const uint8_t *bytes)
-{
-    uint16_t value;
-    memcpy(&value, bytes, sizeof value);
-    return value;
-}
-
-static uint32_t acpi_read32(const uint8_t *bytes)
-{
-    uint32_t value;
-    memcpy(&value, bytes, sizeof value);
-    return value;
-}
-
-static uint64_t acpi_read64(const uint8_t *bytes)
-{
-    uint64_t value;
-    memcpy(&value, bytes, sizeof value);
-    return value;
-}
 
 static uint8_t acpi_sum(const uint8_t *bytes, size_t length)
 {
@@ -136,7 +116,7 @@ static uint64_t acpi_scan_for_rsdp(uint64_t start, uint64_t length)
 uint64_t acpi_find_rsdp_bios(void)
 {
     // The BIOS data area keeps the EBDA's real-mode segment at 0x40E.
-    uint64_t ebda = (uint64_t)acpi_read16(physical_to_virtual(0x40E)) << 4;
+    uint64_t ebda = (uint64_t)read_unaligned16(physical_to_virtual(0x40E)) << 4;
     if (ebda != 0 && ebda < 0xA0000) {
         uint64_t length = 0xA0000 - ebda < 1024 ? 0xA0000 - ebda : 1024;
         uint64_t found = acpi_scan_for_rsdp(ebda, length);
@@ -239,8 +219,8 @@ static void acpi_parse_madt(const struct acpi_table_header *madt, struct acpi_in
         return;
     }
     info->madt_present = true;
-    info->lapic_address = acpi_read32(table + 36);
-    info->has_legacy_pics = acpi_read32(table + 40) & 1;
+    info->lapic_address = read_unaligned32(table + 36);
+    info->has_legacy_pics = read_unaligned32(table + 40) & 1;
 
     struct madt_overflow overflow = { 0 };
     uint32_t offset = ACPI_HEADER_SIZE + 8;
@@ -259,24 +239,24 @@ static void acpi_parse_madt(const struct acpi_table_header *madt, struct acpi_in
         }
         switch (type) {
         case MADT_LOCAL_APIC:
-            acpi_add_cpu(info, &overflow, entry[3], entry[2], acpi_read32(entry + 4), false, madt->revision);
+            acpi_add_cpu(info, &overflow, entry[3], entry[2], read_unaligned32(entry + 4), false, madt->revision);
             break;
         case MADT_LOCAL_X2APIC:
-            acpi_add_cpu(info, &overflow, acpi_read32(entry + 4), acpi_read32(entry + 12), acpi_read32(entry + 8),
+            acpi_add_cpu(info, &overflow, read_unaligned32(entry + 4), read_unaligned32(entry + 12), read_unaligned32(entry + 8),
                          true, madt->revision);
             break;
         case MADT_IO_APIC:
             if (info->ioapic_count < ACPI_IOAPICS_MAX)
                 info->ioapics[info->ioapic_count++] =
-                    (struct acpi_ioapic){ entry[2], acpi_read32(entry + 4), acpi_read32(entry + 8) };
+                    (struct acpi_ioapic){ entry[2], read_unaligned32(entry + 4), read_unaligned32(entry + 8) };
             else
                 overflow.ioapics++;
             break;
         case MADT_INTERRUPT_OVERRIDE: {
-            uint16_t flags = acpi_read16(entry + 8);
+            uint16_t flags = read_unaligned16(entry + 8);
             if (info->override_count < ACPI_OVERRIDES_MAX)
                 info->overrides[info->override_count++] = (struct acpi_interrupt_override){
-                    entry[2], entry[3], acpi_read32(entry + 4), flags,
+                    entry[2], entry[3], read_unaligned32(entry + 4), flags,
                     acpi_flags_active_low(flags), acpi_flags_level_triggered(flags),
                 };
             else
@@ -286,19 +266,19 @@ static void acpi_parse_madt(const struct acpi_table_header *madt, struct acpi_in
         case MADT_NMI_SOURCE:
             if (info->nmi_source_count < ACPI_NMI_SOURCES_MAX)
                 info->nmi_sources[info->nmi_source_count++] =
-                    (struct acpi_nmi_source){ acpi_read32(entry + 4), acpi_read16(entry + 2) };
+                    (struct acpi_nmi_source){ read_unaligned32(entry + 4), read_unaligned16(entry + 2) };
             else
                 overflow.nmi_sources++;
             break;
         case MADT_LOCAL_APIC_NMI:
             acpi_add_lapic_nmi(info, &overflow, entry[2] == 0xFF ? ACPI_ALL_PROCESSORS : entry[2],
-                               acpi_read16(entry + 3), entry[5]);
+                               read_unaligned16(entry + 3), entry[5]);
             break;
         case MADT_LOCAL_X2APIC_NMI:
-            acpi_add_lapic_nmi(info, &overflow, acpi_read32(entry + 4), acpi_read16(entry + 2), entry[8]);
+            acpi_add_lapic_nmi(info, &overflow, read_unaligned32(entry + 4), read_unaligned16(entry + 2), entry[8]);
             break;
         case MADT_LOCAL_APIC_ADDRESS_OVERRIDE:
-            info->lapic_address = acpi_read64(entry + 4);
+            info->lapic_address = read_unaligned64(entry + 4);
             break;
         default:
             break;   // GIC, SAPIC, wakeup mailbox ...: not for this machine
@@ -344,7 +324,7 @@ static uint32_t fadt_field(const uint8_t *fadt, uint32_t length, uint32_t offset
 {
     if (offset + size > length)
         return 0;
-    return size == 1 ? fadt[offset] : size == 2 ? acpi_read16(fadt + offset) : acpi_read32(fadt + offset);
+    return size == 1 ? fadt[offset] : size == 2 ? read_unaligned16(fadt + offset) : read_unaligned32(fadt + offset);
 }
 
 static bool fadt_generic_address(const uint8_t *fadt, uint32_t length, uint32_t offset,
@@ -353,7 +333,7 @@ static bool fadt_generic_address(const uint8_t *fadt, uint32_t length, uint32_t 
     if (offset + ACPI_GENERIC_ADDRESS_SIZE > length)
         return false;
     const uint8_t *bytes = fadt + offset;
-    *address = (struct acpi_generic_address){ bytes[0], bytes[1], bytes[2], bytes[3], acpi_read64(bytes + 4) };
+    *address = (struct acpi_generic_address){ bytes[0], bytes[1], bytes[2], bytes[3], read_unaligned64(bytes + 4) };
     return address->address != 0;
 }
 
@@ -391,7 +371,7 @@ static void acpi_parse_fadt(const struct acpi_table_header *header, struct acpi_
         info->reset_supported = true;
         info->reset_value = fadt[FADT_RESET_VALUE];
     }
-    uint64_t extended_dsdt = length >= FADT_X_DSDT + 8 ? acpi_read64(fadt + FADT_X_DSDT) : 0;
+    uint64_t extended_dsdt = length >= FADT_X_DSDT + 8 ? read_unaligned64(fadt + FADT_X_DSDT) : 0;
     info->dsdt_address = extended_dsdt ? extended_dsdt : fadt_field(fadt, length, FADT_DSDT, 4);
 }
 
@@ -485,9 +465,9 @@ static void acpi_parse_hpet(const struct acpi_table_header *hpet, struct acpi_in
         return;
     }
     info->hpet_present = true;
-    info->hpet_address = acpi_read64(table + 44);   // the generic address at 40; its address at +4
+    info->hpet_address = read_unaligned64(table + 44);   // the generic address at 40; its address at +4
     info->hpet_number = table[52];
-    info->hpet_minimum_tick = acpi_read16(table + 53);
+    info->hpet_minimum_tick = read_unaligned16(table + 53);
 }
 
 /* ---- the root table and acpi_parse ------------------------------------ */
@@ -501,7 +481,7 @@ static size_t acpi_root_entry_count(void)
 static uint64_t acpi_root_entry(size_t index)
 {
     const uint8_t *entries = (const uint8_t *)physical_to_virtual(acpi_root_physical) + ACPI_HEADER_SIZE;
-    return acpi_root_entry_size == 8 ? acpi_read64(entries + index * 8) : acpi_read32(entries + index * 4);
+    return acpi_root_entry_size == 8 ? read_unaligned64(entries + index * 8) : read_unaligned32(entries + index * 4);
 }
 
 // Chooses the XSDT when the RSDP is version 2 with a good extended checksum
@@ -512,14 +492,14 @@ static bool acpi_choose_root(const uint8_t *rsdp, struct acpi_info *info)
     if (info->revision >= 2) {
         if (acpi_sum(rsdp, ACPI_RSDP_V2_SIZE) != 0) {
             log_warning("acpi: the RSDP's extended checksum is bad; using the RSDT\n");
-        } else if (acpi_checked_table(acpi_read64(rsdp + 24), "XSDT", false)) {
-            acpi_root_physical = acpi_read64(rsdp + 24);
+        } else if (acpi_checked_table(read_unaligned64(rsdp + 24), "XSDT", false)) {
+            acpi_root_physical = read_unaligned64(rsdp + 24);
             acpi_root_entry_size = 8;
             info->uses_xsdt = true;
             return true;
         }
     }
-    uint64_t rsdt = acpi_read32(rsdp + 16);
+    uint64_t rsdt = read_unaligned32(rsdp + 16);
     if (acpi_checked_table(rsdt, "RSDT", false)) {
         acpi_root_physical = rsdt;
         acpi_root_entry_size = 4;

@@ -36,6 +36,7 @@
  * theirs, is preferred to tag 6, and their pages are called reserved.
  */
 #include "boot_info.h"
+#include "unaligned.h"
 #include "physical.h"
 #include "printk.h"
 #include <stdarg.h>
@@ -128,20 +129,6 @@ static bool boot_info_fail(char *error, size_t error_size, const char *format, .
         va_end(arguments);
     }
     return false;
-}
-
-static uint32_t boot_read32(const uint8_t *bytes)
-{
-    uint32_t value;
-    memcpy(&value, bytes, sizeof value);
-    return value;
-}
-
-static uint64_t boot_read64(const uint8_t *bytes)
-{
-    uint64_t value;
-    memcpy(&value, bytes, sizeof value);
-    return value;
 }
 
 // Copies a NUL-terminated string of at most `source_limit` bytes into a
@@ -301,7 +288,7 @@ static bool boot_parse_multiboot1(uint64_t address, struct boot_info *info, char
                 return boot_info_fail(error, error_size,
                                       "multiboot1: memory map entry at offset %u is cut off by the map's length %u",
                                       offset, header.memory_map_length);
-            uint32_t size = boot_read32(map + offset);
+            uint32_t size = read_unaligned32(map + offset);
             if (size < 20)
                 return boot_info_fail(error, error_size,
                                       "multiboot1: memory map entry at offset %u has size %u, less than the 20 "
@@ -313,8 +300,8 @@ static bool boot_parse_multiboot1(uint64_t address, struct boot_info *info, char
                                       "length %u",
                                       offset, size, header.memory_map_length);
             const uint8_t *entry = map + offset + 4;
-            boot_add_region(&builder, boot_read64(entry), boot_read64(entry + 8),
-                            boot_memory_type_from_multiboot(boot_read32(entry + 16)));
+            boot_add_region(&builder, read_unaligned64(entry), read_unaligned64(entry + 8),
+                            boot_memory_type_from_multiboot(read_unaligned32(entry + 16)));
             offset += size + 4;
         }
     } else if (header.flags & MULTIBOOT1_FLAG_MEMORY) {
@@ -371,7 +358,7 @@ static bool boot_parse_multiboot2_tag(const uint8_t *tag, uint32_t type, uint32_
         break;
     case MULTIBOOT2_TAG_MODULE:
         if (info->module_count < BOOT_MODULES_MAX)
-            info->modules[info->module_count++] = (struct boot_module){ boot_read32(tag + 8), boot_read32(tag + 12) };
+            info->modules[info->module_count++] = (struct boot_module){ read_unaligned32(tag + 8), read_unaligned32(tag + 12) };
         else
             found->modules_dropped++;
         break;
@@ -381,10 +368,10 @@ static bool boot_parse_multiboot2_tag(const uint8_t *tag, uint32_t type, uint32_
     case MULTIBOOT2_TAG_MEMORY_MAP:
         // Entries are entry_size apart; a later version of the entry may be
         // longer, but it keeps base, length and type first (20 bytes).
-        if (boot_read32(tag + 8) < 20)
+        if (read_unaligned32(tag + 8) < 20)
             return boot_info_fail(error, error_size,
                                   "multiboot2: memory map tag at offset %u has entry size %u, less than 20", offset,
-                                  boot_read32(tag + 8));
+                                  read_unaligned32(tag + 8));
         found->memory_map = tag;
         found->memory_map_size = size;
         break;
@@ -395,8 +382,8 @@ static bool boot_parse_multiboot2_tag(const uint8_t *tag, uint32_t type, uint32_
                                   "multiboot2: RGB framebuffer tag at offset %u has size %u, too short for its "
                                   "colour fields",
                                   offset, size);
-        boot_set_framebuffer(&info->framebuffer, framebuffer_type, boot_read64(tag + 8), boot_read32(tag + 16),
-                             boot_read32(tag + 20), boot_read32(tag + 24), tag[28], tag + 32,
+        boot_set_framebuffer(&info->framebuffer, framebuffer_type, read_unaligned64(tag + 8), read_unaligned32(tag + 16),
+                             read_unaligned32(tag + 20), read_unaligned32(tag + 24), tag[28], tag + 32,
                              framebuffer_type == MULTIBOOT_FRAMEBUFFER_RGB);
         break;
     }
@@ -412,10 +399,10 @@ static bool boot_parse_multiboot2_tag(const uint8_t *tag, uint32_t type, uint32_
         break;
     case MULTIBOOT2_TAG_EFI_MEMORY_MAP:
         info->uefi = true;
-        if (boot_read32(tag + 8) < 32)
+        if (read_unaligned32(tag + 8) < 32)
             return boot_info_fail(error, error_size,
                                   "multiboot2: EFI memory map tag at offset %u has descriptor size %u, less than 32",
-                                  offset, boot_read32(tag + 8));
+                                  offset, read_unaligned32(tag + 8));
         found->efi_memory_map = tag;
         found->efi_memory_map_size = size;
         break;
@@ -434,22 +421,22 @@ static void boot_build_multiboot2_memory_map(struct boot_info *info, const struc
     struct boot_memory_map_builder builder = { info, 0 };
     bool use_efi_map = found->efi_memory_map && (found->memory_map == NULL || found->boot_services_running);
     if (use_efi_map) {
-        uint32_t descriptor_size = boot_read32(found->efi_memory_map + 8);
+        uint32_t descriptor_size = read_unaligned32(found->efi_memory_map + 8);
         for (uint32_t offset = 16; offset + descriptor_size <= found->efi_memory_map_size; offset += descriptor_size) {
             // Descriptor: type, padding, physical start, virtual start, page count, attributes.
             const uint8_t *descriptor = found->efi_memory_map + offset;
-            boot_add_region(&builder, boot_read64(descriptor + 8), boot_read64(descriptor + 24) * 4096,
-                            boot_memory_type_from_efi(boot_read32(descriptor), found->boot_services_running));
+            boot_add_region(&builder, read_unaligned64(descriptor + 8), read_unaligned64(descriptor + 24) * 4096,
+                            boot_memory_type_from_efi(read_unaligned32(descriptor), found->boot_services_running));
         }
     } else if (found->memory_map) {
-        uint32_t entry_size = boot_read32(found->memory_map + 8);
+        uint32_t entry_size = read_unaligned32(found->memory_map + 8);
         for (uint32_t offset = 16; offset + entry_size <= found->memory_map_size; offset += entry_size) {
             const uint8_t *entry = found->memory_map + offset;
-            boot_add_region(&builder, boot_read64(entry), boot_read64(entry + 8),
-                            boot_memory_type_from_multiboot(boot_read32(entry + 16)));
+            boot_add_region(&builder, read_unaligned64(entry), read_unaligned64(entry + 8),
+                            boot_memory_type_from_multiboot(read_unaligned32(entry + 16)));
         }
     } else if (found->basic_memory) {
-        boot_add_basic_memory(&builder, boot_read32(found->basic_memory + 8), boot_read32(found->basic_memory + 12));
+        boot_add_basic_memory(&builder, read_unaligned32(found->basic_memory + 8), read_unaligned32(found->basic_memory + 12));
     }
     boot_finish_memory_map(&builder);
 }
@@ -457,7 +444,7 @@ static void boot_build_multiboot2_memory_map(struct boot_info *info, const struc
 static bool boot_parse_multiboot2(uint64_t address, struct boot_info *info, char *error, size_t error_size)
 {
     const uint8_t *base = physical_to_virtual(address);
-    uint32_t total_size = boot_read32(base);
+    uint32_t total_size = read_unaligned32(base);
     info->protocol = BOOT_MULTIBOOT2;
 
     if (total_size < 8)
@@ -473,8 +460,8 @@ static bool boot_parse_multiboot2(uint64_t address, struct boot_info *info, char
         if (total_size - offset < 8)
             return boot_info_fail(error, error_size, "multiboot2: no end tag within the total size %u", total_size);
         const uint8_t *tag = base + offset;
-        uint32_t type = boot_read32(tag);
-        uint32_t size = boot_read32(tag + 4);
+        uint32_t type = read_unaligned32(tag);
+        uint32_t size = read_unaligned32(tag + 4);
         if (size < 8)
             return boot_info_fail(error, error_size,
                                   "multiboot2: tag type %u at offset %u has size %u, less than its 8-byte header",
