@@ -17,6 +17,9 @@
  *   ioapic the PIT's channel 0 (ISA interrupt 0) routed through the IOAPIC,
  *          honouring the MADT's interrupt source overrides, interrupts this
  *          CPU at the expected rate.
+ *   reboot the machine resets itself (kernel/power.c); the test harness
+ *          sees the kernel boot a second time. Prints no ok line: the
+ *          machine is gone before it could; a reset that fails is a FAIL.
  *   stack-overflow
  *          unbounded recursion runs off the boot stack into its guard page;
  *          the page fault cannot be delivered on the broken stack, so the CPU
@@ -172,6 +175,14 @@ static bool selftest_ioapic_run(char *reason, size_t size)
     return true;
 }
 
+static bool selftest_reboot_run(char *reason, size_t size)
+{
+    log_notice("selftest reboot: resetting the machine\n");
+    power_reboot();
+    snprintf(reason, size, "the machine did not reset");
+    return false;
+}
+
 struct selftest {
     const char *name;
     bool (*run)(char *reason, size_t size);
@@ -182,6 +193,7 @@ static const struct selftest selftests[] = {
     { "timer", selftest_timer_run },
     { "ipi", selftest_ipi_run },
     { "ioapic", selftest_ioapic_run },
+    { "reboot", selftest_reboot_run },
     { "stack-overflow", selftest_stack_overflow_run },
 };
 
@@ -196,7 +208,7 @@ void selftest_run(const char *name)
     if (found)
         passed = found->run(reason, sizeof reason);
     else
-        snprintf(reason, sizeof reason, "no such self-test (known: fault, timer, ipi, ioapic, stack-overflow)");
+        snprintf(reason, sizeof reason, "no such self-test (known: fault, timer, ipi, ioapic, reboot, stack-overflow)");
 
     if (passed)
         log_notice("selftest %s: ok\n", name);

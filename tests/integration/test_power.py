@@ -1,4 +1,4 @@
-"""Ending a run without QEMU's test device, and bad self-test names.
+"""Ending a run: power-off without QEMU's test device, reboot, and bad self-test names.
 
 Without isa-debug-exit the kernel cannot hand QEMU an exit status, so after a
 self-test it powers the machine off through ACPI (S5: the SLP_TYP values from
@@ -25,3 +25,14 @@ def test_unknown_selftest_fails_with_a_reason():
     verdicts = run.lines_containing("selftest no-such-test: FAIL")
     assert verdicts and "no such self-test" in verdicts[0], f"no clear failure line: {verdicts}"
     assert run.status == 3, f"QEMU exit status {run.status}: expected 3, the isa-debug-exit encoding of a failure"
+
+
+def test_reboot_boots_the_kernel_again():
+    # QEMU normally runs with -no-reboot; here a reset restarts the machine,
+    # and QEMU's -kernel loader starts hardway again: a second ready line.
+    run = boot(kernel=KERNEL_ELF, append="selftest=reboot", smp=2, memory=256, timeout=TIMEOUT_KERNEL,
+               until=[r"(?s)hardway ready.*selftest reboot: resetting.*hardway ready"],
+               extra=["--allow-reboot", "--no-debug-exit"])
+    assert not run.timed_out, "the machine did not come back after the reset"
+    assert len(run.lines_containing("hardway ready")) >= 2, "the kernel did not boot a second time"
+    assert not run.lines_containing("selftest reboot: FAIL"), "the kernel says the reset failed"
