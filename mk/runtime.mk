@@ -1,0 +1,58 @@
+# mk/runtime.mk: the goroutine runtime built as a Linux library, and its tests.
+#
+#   make runtime-test    build build/runtime/libhardway_runtime.a and run the
+#                        Check suites in tests/runtime/
+#
+# The runtime's objects have their code moved into a section of its own,
+# runtime_text (objcopy --rename-section), so the linker defines
+# __start_runtime_text and __stop_runtime_text around it: asynchronous
+# preemption must never stop a goroutine inside the runtime
+# (runtime/preempt.c). For that range to hold all of the runtime's code, GCC
+# must not split functions into .text.unlikely/.text.hot, hence
+# -fno-reorder-blocks-and-partition -fno-reorder-functions.
+#
+# Everything that runs on goroutine stacks -- the runtime, the tests -- is
+# built without the red zone: preemption pushes onto the stack below RSP.
+
+RUNTIME_HOSTED_DIR     := $(BUILD)/runtime/hosted
+RUNTIME_LIBRARY        := $(BUILD)/runtime/libhardway_runtime.a
+RUNTIME_HOSTED_SOURCES := $(filter-out runtime/platform_kernel.c,$(wildcard runtime/*.c)) runtime/context_amd64.S
+RUNTIME_HOSTED_OBJECTS := $(patsubst runtime/%,$(RUNTIME_HOSTED_DIR)/%.o,$(RUNTIME_HOSTED_SOURCES))
+RUNTIME_HOSTED_CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread \
+                          -fno-omit-frame-pointer -mno-red-zone \
+                          -fno-reorder-blocks-and-partition -fno-reorder-functions -MMD -MP
+RUNTIME_TEST_CFLAGS    := -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread \
+                          -fno-omit-frame-pointer -mno-red-zone -Iruntime $(shell pkg-config --cflags check 2>/dev/null)
+RUNTIME_TEST_LIBS      := -pthread -rdynamic $(shell pkg-config --libs check 2>/dev/null) -ldl
+RUNTIME_TESTS          := $(patsubst tests/runtime/%.c,$(BUILD)/tests/runtime/%,$(wildcard tests/runtime/test_*.c))
+
+.PHONY: runtime runtime-test
+runtime: $(RUNTIME_LIBRARY)
+
+$(RUNTIME_HOSTED_DIR)/%.c.o: runtime/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(RUNTIME_HOSTED_CFLAGS) -c $< -o $@
+	objcopy --rename-section .text=runtime_text,alloc,load,readonly,code,contents $@
+
+$(RUNTIME_HOSTED_DIR)/%.S.o: runtime/%.S
+	@mkdir -p $(dir $@)
+	$(CC) -g -c $< -o $@
+	objcopy --rename-section .text=runtime_text,alloc,load,readonly,code,contents $@
+
+$(RUNTIME_LIBRARY): $(RUNTIME_HOSTED_OBJECTS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+	@if objdump -h $^ | grep -qE ' \.text\.(unlikely|hot|startup)'; then \
+	    echo "runtime: code outside runtime_text; preemption could stop the runtime" >&2; exit 1; fi
+
+$(BUILD)/tests/runtime/%: tests/runtime/%.c $(RUNTIME_LIBRARY) $(wildcard tests/runtime/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(RUNTIME_TEST_CFLAGS) $< -o $@ $(RUNTIME_LIBRARY) $(RUNTIME_TEST_LIBS)
+
+runtime-test: $(RUNTIME_TESTS)
+	@status=0; for test in $(RUNTIME_TESTS); do \
+	    echo "runtime: $$test"; $$test || status=1; \
+	done; exit $$status
+
+-include $(wildcard $(RUNTIME_HOSTED_DIR)/*.d)

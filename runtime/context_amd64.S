@@ -1,0 +1,112 @@
+/*
+ * Switching goroutines on x86-64: the only assembly the scheduler needs.
+ *
+ * A goroutine's saved context ("gobuf", as Go calls it) is just its stack
+ * pointer. runtime_context_switch(from, to) pushes the registers the C calling
+ * convention says a function must preserve (RBX, RBP, R12-R15), stores RSP in
+ * *from, loads RSP from *to, pops the same registers from the other stack and
+ * returns -- into whatever called runtime_context_switch on that stack. Every
+ * other register is caller-saved, so the C compiler has already saved what it
+ * needs around the call: this is a complete switch, and it costs a few
+ * nanoseconds.
+ *
+ * A new goroutine's stack is laid out by runtime_context_prepare so that the
+ * first switch to it "returns" into runtime_goroutine_entry with its function
+ * and argument in R12 and R13.
+ *
+ * runtime_async_preempt is where a goroutine lands when a signal (hosted) or
+ * a timer interrupt (kernel) preempts it between two arbitrary instructions:
+ * the port pushed the interrupted RIP on the goroutine's stack and pointed
+ * RIP here. Nothing may be assumed saved, so it saves every general register,
+ * the flags and the x87/SSE state, calls runtime_async_preempt_park (which
+ * switches away like gosched), and on return restores all of it and returns
+ * to the interrupted instruction.
+ */
+
+        .text
+
+/* void runtime_context_switch(struct gobuf *from, struct gobuf *to) */
+        .global runtime_context_switch
+        .type runtime_context_switch, @function
+runtime_context_switch:
+        pushq   %rbp
+        pushq   %rbx
+        pushq   %r12
+        pushq   %r13
+        pushq   %r14
+        pushq   %r15
+        movq    %rsp, (%rdi)
+        movq    (%rsi), %rsp
+        popq    %r15
+        popq    %r14
+        popq    %r13
+        popq    %r12
+        popq    %rbx
+        popq    %rbp
+        ret
+        .size runtime_context_switch, . - runtime_context_switch
+
+/* The first instructions of every goroutine: R12 = function, R13 = argument
+ * (popped by runtime_context_switch from the prepared stack). RBP is zero so
+ * a backtrace ends here. */
+        .global runtime_goroutine_entry
+        .type runtime_goroutine_entry, @function
+runtime_goroutine_entry:
+        movq    %r13, %rdi
+        callq   *%r12
+        callq   goexit                  /* a goroutine that returns exits */
+        ud2
+        .size runtime_goroutine_entry, . - runtime_goroutine_entry
+
+/* Entered with the stack as the interrupted code left it, plus the
+ * interrupted RIP pushed on top. */
+        .global runtime_async_preempt
+        .type runtime_async_preempt, @function
+runtime_async_preempt:
+        pushq   %rbp
+        movq    %rsp, %rbp              /* a frame record: backtraces see the interrupted RIP */
+        pushfq
+        pushq   %rax
+        pushq   %rbx
+        pushq   %rcx
+        pushq   %rdx
+        pushq   %rsi
+        pushq   %rdi
+        pushq   %r8
+        pushq   %r9
+        pushq   %r10
+        pushq   %r11
+        pushq   %r12
+        pushq   %r13
+        pushq   %r14
+        pushq   %r15
+        /* fxsave needs a 16-byte-aligned 512-byte area; a call needs RSP
+         * 16-byte aligned. R12 keeps the RSP to come back to. */
+        movq    %rsp, %r12
+        subq    $512, %rsp
+        andq    $-16, %rsp
+        fxsave64 (%rsp)
+        cld
+        callq   runtime_async_preempt_park
+        fxrstor64 (%rsp)
+        movq    %r12, %rsp
+        popq    %r15
+        popq    %r14
+        popq    %r13
+        popq    %r12
+        popq    %r11
+        popq    %r10
+        popq    %r9
+        popq    %r8
+        popq    %rdi
+        popq    %rsi
+        popq    %rdx
+        popq    %rcx
+        popq    %rbx
+        popq    %rax
+        popfq
+        popq    %rbp
+        ret
+        .size runtime_async_preempt, . - runtime_async_preempt
+
+        .section .note.GNU-stack, "", @progbits

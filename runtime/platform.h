@@ -1,0 +1,96 @@
+/*
+ * platform.h: everything the runtime needs from the machine, and nothing more.
+ *
+ * The runtime (scheduler, stacks, channels, timers, and later the allocator
+ * and collector) is portable C. It reaches the machine only through the
+ * functions declared here, and two ports implement them, in the way Redis's
+ * ae.c has one file per event backend:
+ *
+ *   runtime/platform_linux.c   hosted: an M is a pthread, parking is a futex,
+ *                              memory is mmap, preemption is a signal
+ *                              (SIGURG, as Go does). Used for the unit tests
+ *                              and for benchmarks beside Go.
+ *   kernel/platform.c          the unikernel: an M is a CPU, parking is hlt
+ *                              woken by an IPI, memory is page tables,
+ *                              preemption is the timer interrupt.
+ *
+ * Nothing in runtime/ includes a kernel/ header; the kernel port is the only
+ * kernel code that knows about goroutines.
+ */
+#ifndef HARDWAY_RUNTIME_PLATFORM_H
+#define HARDWAY_RUNTIME_PLATFORM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct m;
+
+/* --- Time ---------------------------------------------------------------- */
+
+// Monotonic nanoseconds (an arbitrary origin, never going back).
+uint64_t platform_nanotime(void);
+
+/* --- CPUs and threads ---------------------------------------------------- */
+
+// How many CPUs the program may run on: the default number of Ps.
+int platform_cpu_count(void);
+
+// Starts running entry(m) on a new thread (hosted) or a CPU (kernel). The M
+// stays on it for the rest of its life. False when no thread can be had.
+bool platform_thread_start(struct m *m, void (*entry)(struct m *));
+
+// The M running on the calling thread or CPU (NULL on a thread that is not
+// an M). Called on every scheduling decision, so each port makes it one load.
+struct m *platform_current_m(void);
+void platform_set_current_m(struct m *m);
+
+// Lets another thread of the host run (hosted: sched_yield; kernel: pause).
+void platform_yield(void);
+
+/* --- Sleeping and waking ------------------------------------------------- */
+
+// Blocks while *address == expected (or until woken, or until `deadline`,
+// a platform_nanotime value; 0 means no deadline). May return spuriously:
+// callers re-check their condition.
+void platform_wait(uint32_t *address, uint32_t expected, uint64_t deadline);
+// Wakes up to `count` threads blocked in platform_wait on `address`.
+void platform_wake(uint32_t *address, int count);
+
+/* --- Memory -------------------------------------------------------------- */
+
+// Reserves `size` bytes of address space, readable and writable, backed by
+// memory only when first touched. NULL when the space cannot be had.
+void *platform_reserve(size_t size);
+// Makes [address, address + size) fault on any access: stack guard pages.
+// Returns false when the platform could not do it.
+bool platform_guard(void *address, size_t size);
+// The contents of [address, address + size) are no longer needed: the memory
+// behind them may be given back; the range stays usable (reads zero).
+void platform_release(void *address, size_t size);
+
+/* --- Preemption ---------------------------------------------------------- */
+
+// Asks M's thread or CPU to stop what it is doing soon and call
+// runtime_preempt_interrupted (runtime/preempt.c) from its signal or
+// interrupt handler.
+void platform_preempt(struct m *m);
+
+/* --- Configuration ------------------------------------------------------- */
+
+struct runtime_config;
+// Fills in what `config` leaves 0 from the platform's own settings: the
+// environment hosted (GOMAXPROCS, HARDWAY_SCHEDTRACE), the kernel command
+// line in the kernel (procs=, schedtrace=).
+void platform_runtime_defaults(struct runtime_config *config);
+
+/* --- Output and exit ----------------------------------------------------- */
+
+// Writes runtime messages (fatal errors, traces) where a person sees them.
+void platform_write_error(const char *text, size_t length);
+// Names the function containing `pc` ("chan_send+0x1c"), or writes "?".
+void platform_symbolize(uintptr_t pc, char *text, size_t size);
+// Ends the whole program: hosted, the process; in the kernel, the machine.
+void platform_exit(int status) __attribute__((noreturn));
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * Asynchronous preemption: stopping a goroutine between any two of its
+ * instructions.
+ *
+ * A goroutine in a loop with no function calls never reaches a point where
+ * the scheduler runs, so cooperation alone cannot take its P away. Go's answer
+ * (Go 1.14) is ours: sysmon notices a G that has run for 10 ms, sets
+ * gp->preempt, and asks the port to interrupt its M (platform_preempt: a
+ * SIGURG to the thread hosted, an IPI or the next timer tick in the kernel).
+ * The port's handler calls runtime_preempt_interrupted with the interrupted
+ * stack pointer and instruction pointer, and we decide:
+ *
+ *   - At a safe point we "inject a call": push the interrupted RIP on the
+ *     goroutine's own stack and make the handler return into
+ *     runtime_async_preempt (context_amd64.S). That saves every register and
+ *     the FPU/SSE state, and parks the G like gosched; when the G is resumed
+ *     it restores everything and returns to the interrupted instruction as if
+ *     nothing had happened. (The stack below RSP must be free for the push:
+ *     our code is built without the red zone.)
+ *
+ *   - Elsewhere we leave gp->preempt set, and the next safe point the G
+ *     passes through itself -- an allocation, a channel operation, an unlock
+ *     (runtime_safe_point) -- yields.
+ *
+ * Not safe: while the M holds a runtime lock (m->locks), inside code that
+ * asked not to be preempted (m->preempt_off: malloc, lwIP), on g0, and at
+ * any instruction outside the preemptible text range -- which excludes the
+ * runtime itself (switching a G out in the middle of the scheduler would
+ * leave the M's state half-changed) and, hosted, the C library.
+ */
+#include "runtime_internal.h"
+
+extern void runtime_async_preempt(void);
+
+uintptr_t runtime_preemptible_text_start, runtime_preemptible_text_end;
+uintptr_t runtime_unpreemptible_text_start, runtime_unpreemptible_text_end;
+
+static bool preemptible_pc(uintptr_t pc)
+{
+    if (pc < runtime_preemptible_text_start || pc >= runtime_preemptible_text_end)
+        return false;
+    return pc < runtime_unpreemptible_text_start || pc >= runtime_unpreemptible_text_end;
+}
+
+void runtime_preempt_interrupted(struct m *m, uintptr_t *sp, uintptr_t *pc)
+{
+    if (m == NULL)
+        return;
+    struct g *gp = m->curg;
+    if (gp == NULL || !gp->preempt)
+        return;   // on g0, or the request is stale: the G has switched since
+    if (m->locks > 0 || m->preempt_off > 0 || !preemptible_pc(*pc))
+        return;   // gp->preempt stays set for the next safe point
+    if (__atomic_load_n(&gp->status, __ATOMIC_ACQUIRE) != G_RUNNING)
+        return;
+    // The interrupted RSP must be inside the G's stack, with room to push.
+    if (*sp <= gp->stack.lo + 1024 || *sp > gp->stack.hi)
+        return;
+    *sp -= sizeof(uintptr_t);
+    *(uintptr_t *)*sp = *pc;
+    *pc = (uintptr_t)runtime_async_preempt;
+}

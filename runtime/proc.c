@@ -1,0 +1,1219 @@
+/*
+ * The scheduler: how goroutines get run.
+ *
+ * This is Go's proc.go in C, with Go's names. The model:
+ *
+ *   G  a goroutine. M  a thread (hosted) or CPU (kernel). P  the right to run
+ *   goroutines: `procs` of them (GOMAXPROCS). An M needs a P to run a G.
+ *
+ * Every M runs the same loop on its own stack (g0): find a runnable G
+ * (schedule -> find_runnable), switch to it (execute), and when the G comes
+ * back -- because it blocked, yielded, was preempted or exited -- do what it
+ * asked for on g0 (the "mcall" function), and loop. A G never decides where
+ * it goes next on its own stack: once it is on a run queue or marked waiting,
+ * another M may start running it, so the bookkeeping happens on g0 after the
+ * switch.
+ *
+ * Where runnable Gs wait, in the order find_runnable looks:
+ *   1. p->runnext: the G that the running G just readied. A channel
+ *      ping-pong then runs entirely on one P, as a pair, with no queueing;
+ *   2. p's local run queue (256 slots): the owner pushes at the tail without
+ *      a lock; anyone may take from the head with a compare-and-swap;
+ *   3. the global run queue, under sched.lock. Every 61st scheduling round a
+ *      P looks here first, so that a busy P cannot starve the global queue;
+ *   4. other Ps' queues: an idle P steals half of a random victim's queue.
+ *
+ * Spinning Ms and waking: when a G becomes runnable and there is an idle P
+ * but no M looking for work ("spinning"), wakep starts or wakes one. A
+ * spinning M that finds nothing stops spinning and checks all queues once
+ * more before it parks, so that a G queued in that window is never left
+ * waiting while a P is idle. At most half of the busy Ps' worth of Ms spin at
+ * once, so idle Ms do not burn the machine.
+ *
+ * Blocking calls (hosted): entersyscall leaves the P in "syscall" state;
+ * if the call takes long, sysmon (a thread that holds no P) hands the P to
+ * another M, so one blocked thread never holds a run queue hostage.
+ * exitsyscall takes the old P back if it can, any idle P otherwise, and
+ * otherwise queues the G globally and parks the M.
+ *
+ * Preemption: sysmon marks a G that has run for 10 ms and asks the port to
+ * interrupt its M (a signal hosted; the timer interrupt in the kernel). At a
+ * safe instruction the G is switched out on the spot (runtime/preempt.c);
+ * elsewhere the request waits for the next safe point.
+ */
+#include "runtime_internal.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+struct scheduler sched;
+struct p **all_ps;
+int32_t procs;
+
+// The bottom of every goroutine stack (runtime/context_amd64.S).
+extern void runtime_context_switch(struct gobuf *from, struct gobuf *to);
+extern void runtime_goroutine_entry(void);
+
+#define SYSMON_PREEMPT_AFTER_NS (10ull * 1000 * 1000)   // Go's forcePreemptNS
+#define SYSMON_MIN_DELAY_NS (20ull * 1000)
+#define SYSMON_MAX_DELAY_NS (10ull * 1000 * 1000)
+#define SPIN_BEFORE_PARK 3
+#define GFREE_LOCAL_MAX 64
+
+static uint32_t main_done;            // set when the main goroutine returns
+static uint64_t start_time;
+static int schedtrace_ms;
+static struct m *new_m(void);
+static void start_m(struct p *pp, bool spinning);
+static void schedule(void) __attribute__((noreturn));
+
+/* --- Small helpers ------------------------------------------------------- */
+
+static uint32_t load32(const uint32_t *address) { return __atomic_load_n(address, __ATOMIC_ACQUIRE); }
+static int32_t load_i32(const int32_t *address) { return __atomic_load_n(address, __ATOMIC_ACQUIRE); }
+
+struct g *getg(void)
+{
+    struct m *m = getm();
+    return m->curg ? m->curg : m->g0;
+}
+
+uint32_t runtime_random(void)
+{
+    // xorshift64*: per M, so no sharing and no lock.
+    struct m *m = getm();
+    uint64_t x = m->random_state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    m->random_state = x;
+    return (uint32_t)((x * 0x2545F4914F6CDD1Dull) >> 32);
+}
+
+uint32_t runtime_random_below(uint32_t n)
+{
+    // Lemire's multiply-shift: unbiased enough for scheduling, no division.
+    return (uint32_t)(((uint64_t)runtime_random() * n) >> 32);
+}
+
+// Moves gp from status `from` to `to`. A G's status is the one truth about
+// who may touch it, so a mismatch is a runtime bug, not a condition to handle.
+static void g_cas_status(struct g *gp, uint32_t from, uint32_t to)
+{
+    uint32_t expected = from;
+    if (!__atomic_compare_exchange_n(&gp->status, &expected, to, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        runtime_throwf("goroutine %llu: status %s, expected %s (moving to %s)", (unsigned long long)gp->id,
+                       g_status_string(expected), g_status_string(from), g_status_string(to));
+}
+
+uint64_t nanotime(void)
+{
+    return platform_nanotime();
+}
+
+int runtime_procs(void)
+{
+    return procs;
+}
+
+/* --- Run queues ---------------------------------------------------------- */
+
+static bool runq_empty(struct p *pp)
+{
+    // runnext is checked last: a G moving from runnext to the queue is seen
+    // in one of the two places.
+    for (;;) {
+        uint32_t head = load32(&pp->runq_head);
+        uint32_t tail = load32(&pp->runq_tail);
+        struct g *next = __atomic_load_n(&pp->runnext, __ATOMIC_ACQUIRE);
+        if (tail == load32(&pp->runq_tail))
+            return head == tail && next == NULL;
+    }
+}
+
+// Puts a batch of Gs (linked through schedlink) on the global queue.
+// sched.lock held.
+static void global_runq_put_batch(struct g *head, struct g *tail, int32_t count)
+{
+    tail->schedlink = NULL;
+    if (sched.runq_tail)
+        sched.runq_tail->schedlink = head;
+    else
+        sched.runq_head = head;
+    sched.runq_tail = tail;
+    sched.runq_size += count;
+}
+
+static void global_runq_put(struct g *gp)
+{
+    global_runq_put_batch(gp, gp, 1);
+}
+
+// The local queue is full: move half of it, and gp, to the global queue.
+static bool runq_put_slow(struct p *pp, struct g *gp, uint32_t head, uint32_t tail)
+{
+    struct g *batch[P_RUNQ_SIZE / 2 + 1];
+    uint32_t n = (tail - head) / 2;
+    if (n != P_RUNQ_SIZE / 2)
+        runtime_throw("run queue is not full");
+    for (uint32_t i = 0; i < n; i++)
+        batch[i] = __atomic_load_n(&pp->runq[(head + i) % P_RUNQ_SIZE], __ATOMIC_RELAXED);
+    uint32_t expected = head;
+    if (!__atomic_compare_exchange_n(&pp->runq_head, &expected, head + n, false, __ATOMIC_RELEASE,
+                                     __ATOMIC_RELAXED))
+        return false;   // a thief took some; there is room now
+    batch[n] = gp;
+    for (uint32_t i = 0; i < n; i++)
+        batch[i]->schedlink = batch[i + 1];
+    runtime_lock_acquire(&sched.lock);
+    global_runq_put_batch(batch[0], batch[n], (int32_t)n + 1);
+    runtime_lock_release(&sched.lock);
+    return true;
+}
+
+// Puts gp on pp's queue; in runnext when `next`, pushing the old runnext
+// to the queue. Only pp's owner calls this.
+static void runq_put(struct p *pp, struct g *gp, bool next)
+{
+    if (next) {
+        struct g *old = __atomic_exchange_n(&pp->runnext, gp, __ATOMIC_ACQ_REL);
+        if (old == NULL)
+            return;
+        gp = old;
+    }
+    for (;;) {
+        uint32_t head = load32(&pp->runq_head);
+        uint32_t tail = pp->runq_tail;
+        if (tail - head < P_RUNQ_SIZE) {
+            __atomic_store_n(&pp->runq[tail % P_RUNQ_SIZE], gp, __ATOMIC_RELAXED);
+            __atomic_store_n(&pp->runq_tail, tail + 1, __ATOMIC_RELEASE);
+            return;
+        }
+        if (runq_put_slow(pp, gp, head, tail))
+            return;
+    }
+}
+
+// Takes a G from pp's runnext or queue. Only pp's owner calls this.
+static struct g *runq_get(struct p *pp)
+{
+    struct g *next = __atomic_load_n(&pp->runnext, __ATOMIC_ACQUIRE);
+    if (next && __atomic_compare_exchange_n(&pp->runnext, &next, NULL, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+        return next;
+    for (;;) {
+        uint32_t head = load32(&pp->runq_head);
+        uint32_t tail = pp->runq_tail;
+        if (tail == head)
+            return NULL;
+        struct g *gp = __atomic_load_n(&pp->runq[head % P_RUNQ_SIZE], __ATOMIC_RELAXED);
+        if (__atomic_compare_exchange_n(&pp->runq_head, &head, head + 1, false, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED))
+            return gp;
+    }
+}
+
+// Copies half of pp's queue into batch[batch_head ...]; returns how many.
+// With steal_runnext, an otherwise empty queue gives up its runnext.
+static uint32_t runq_grab(struct p *pp, struct g **batch, uint32_t batch_head, bool steal_runnext)
+{
+    for (;;) {
+        uint32_t head = load32(&pp->runq_head);
+        uint32_t tail = load32(&pp->runq_tail);
+        uint32_t n = tail - head;
+        n -= n / 2;
+        if (n == 0) {
+            if (!steal_runnext)
+                return 0;
+            struct g *next = __atomic_load_n(&pp->runnext, __ATOMIC_ACQUIRE);
+            if (next == NULL)
+                return 0;
+            if (load32(&pp->status) == P_RUNNING) {
+                // pp's G has just readied `next` and is likely about to block
+                // and run it: give it a moment rather than bouncing `next` to
+                // another CPU (Go sleeps 3 us here).
+                for (int i = 0; i < 100; i++)
+                    __asm__ volatile("pause");
+            }
+            if (!__atomic_compare_exchange_n(&pp->runnext, &next, NULL, false, __ATOMIC_ACQ_REL,
+                                             __ATOMIC_RELAXED))
+                continue;
+            batch[batch_head % P_RUNQ_SIZE] = next;
+            return 1;
+        }
+        if (n > P_RUNQ_SIZE / 2)
+            continue;   // head and tail read at different times; again
+        for (uint32_t i = 0; i < n; i++)
+            batch[(batch_head + i) % P_RUNQ_SIZE] =
+                __atomic_load_n(&pp->runq[(head + i) % P_RUNQ_SIZE], __ATOMIC_RELAXED);
+        if (__atomic_compare_exchange_n(&pp->runq_head, &head, head + n, false, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED))
+            return n;
+    }
+}
+
+// Steals half of victim's Gs into pp's queue and returns one of them.
+static struct g *runq_steal(struct p *pp, struct p *victim, bool steal_runnext)
+{
+    uint32_t tail = pp->runq_tail;
+    struct g *batch[P_RUNQ_SIZE];
+    uint32_t n = runq_grab(victim, batch, 0, steal_runnext);
+    if (n == 0)
+        return NULL;
+    n--;
+    struct g *gp = batch[n];
+    if (n == 0)
+        return gp;
+    uint32_t head = load32(&pp->runq_head);
+    if (tail - head + n >= P_RUNQ_SIZE)
+        runtime_throw("run queue overflow while stealing");
+    for (uint32_t i = 0; i < n; i++)
+        __atomic_store_n(&pp->runq[(tail + i) % P_RUNQ_SIZE], batch[i], __ATOMIC_RELAXED);
+    __atomic_store_n(&pp->runq_tail, tail + n, __ATOMIC_RELEASE);
+    return gp;
+}
+
+// Takes a batch from the global queue: one to return, some more (a fair
+// share, at most half a local queue) into pp's queue. sched.lock held.
+static struct g *global_runq_get(struct p *pp, int32_t max)
+{
+    if (sched.runq_size == 0)
+        return NULL;
+    int32_t n = sched.runq_size / procs + 1;
+    if (n > sched.runq_size)
+        n = sched.runq_size;
+    if (max > 0 && n > max)
+        n = max;
+    if (n > P_RUNQ_SIZE / 2)
+        n = P_RUNQ_SIZE / 2;
+    sched.runq_size -= n;
+    struct g *gp = sched.runq_head;
+    sched.runq_head = gp->schedlink;
+    if (sched.runq_head == NULL)
+        sched.runq_tail = NULL;
+    while (--n > 0) {
+        struct g *next = sched.runq_head;
+        sched.runq_head = next->schedlink;
+        if (sched.runq_head == NULL)
+            sched.runq_tail = NULL;
+        runq_put(pp, next, false);
+    }
+    return gp;
+}
+
+/* --- Idle Ps and Ms ------------------------------------------------------ */
+
+// sched.lock held for all four.
+static void p_idle_put(struct p *pp)
+{
+    if (!runq_empty(pp))
+        runtime_throw("an idle P has runnable goroutines");
+    pp->link = sched.pidle;
+    sched.pidle = pp;
+    __atomic_add_fetch(&sched.npidle, 1, __ATOMIC_ACQ_REL);
+}
+
+static struct p *p_idle_get(void)
+{
+    struct p *pp = sched.pidle;
+    if (pp) {
+        sched.pidle = pp->link;
+        __atomic_sub_fetch(&sched.npidle, 1, __ATOMIC_ACQ_REL);
+    }
+    return pp;
+}
+
+static void m_idle_put(struct m *m)
+{
+    m->schedlink = sched.midle;
+    sched.midle = m;
+    sched.nmidle++;
+}
+
+static struct m *m_idle_get(void)
+{
+    struct m *m = sched.midle;
+    if (m) {
+        sched.midle = m->schedlink;
+        sched.nmidle--;
+    }
+    return m;
+}
+
+static void acquire_p(struct m *m, struct p *pp)
+{
+    if (m->p || pp->m || load32(&pp->status) != P_IDLE)
+        runtime_throwf("acquire_p: P %d is not idle (status %u)", pp->id, load32(&pp->status));
+    m->p = pp;
+    pp->m = m;
+    __atomic_store_n(&pp->status, P_RUNNING, __ATOMIC_RELEASE);
+}
+
+static struct p *release_p(struct m *m)
+{
+    struct p *pp = m->p;
+    if (pp == NULL || pp->m != m)
+        runtime_throw("release_p: M does not own its P");
+    m->p = NULL;
+    pp->m = NULL;
+    __atomic_store_n(&pp->status, P_IDLE, __ATOMIC_RELEASE);
+    return pp;
+}
+
+// Parking an M: a word that is 0 while the M may sleep and 1 once woken.
+// `deadline`, when not NULL, is read afresh after every wake-up: another M
+// may bring it forward (sched_timer_added).
+static void m_park(struct m *m, const uint64_t *deadline)
+{
+    for (;;) {
+        if (__atomic_load_n(&m->park, __ATOMIC_ACQUIRE) != 0)
+            break;
+        uint64_t until = deadline ? __atomic_load_n(deadline, __ATOMIC_ACQUIRE) : 0;
+        if (until && platform_nanotime() >= until)
+            break;
+        platform_wait(&m->park, 0, until);
+    }
+    __atomic_store_n(&m->park, 0, __ATOMIC_RELEASE);
+}
+
+static void m_unpark(struct m *m)
+{
+    __atomic_store_n(&m->park, 1, __ATOMIC_RELEASE);
+    platform_wake(&m->park, 1);
+}
+
+static void check_dead(void);
+
+// The one M that sleeps with a deadline: the earliest timer. Others sleep
+// until woken. (Go's M blocked in netpoll plays this part.)
+static struct m *timer_sleeper;
+static uint64_t timer_sleeper_until;
+
+// Stops the M until start_m hands it a P. sched.lock must not be held.
+static void stop_m(struct m *m)
+{
+    uint64_t earliest = timers_earliest();
+    runtime_lock_acquire(&sched.lock);
+    m_idle_put(m);
+    bool sleeps_for_timers = false;
+    if (timer_sleeper == NULL && earliest) {
+        sleeps_for_timers = true;
+        timer_sleeper = m;
+        __atomic_store_n(&timer_sleeper_until, earliest, __ATOMIC_RELEASE);
+    }
+    check_dead();
+    runtime_lock_release(&sched.lock);
+
+    m_park(m, sleeps_for_timers ? &timer_sleeper_until : NULL);
+
+    runtime_lock_acquire(&sched.lock);
+    if (timer_sleeper == m)
+        timer_sleeper = NULL;
+    if (m->next_p == NULL) {
+        // Woken by the deadline, not by start_m: take ourselves off the idle
+        // list and find an idle P to run the due timers on. Spinning, so
+        // that find_runnable looks at every P's timers, not just this one's.
+        struct m **link = &sched.midle;
+        while (*link && *link != m)
+            link = &(*link)->schedlink;
+        if (*link) {
+            *link = m->schedlink;
+            sched.nmidle--;
+        }
+        m->next_p = p_idle_get();
+        if (m->next_p == NULL) {
+            // Every P is busy; their Ms run the timers themselves.
+            runtime_lock_release(&sched.lock);
+            stop_m(m);
+            return;
+        }
+        m->spinning = true;
+        __atomic_add_fetch(&sched.nmspinning, 1, __ATOMIC_ACQ_REL);
+    }
+    runtime_lock_release(&sched.lock);
+    acquire_p(m, m->next_p);
+    m->next_p = NULL;
+}
+
+static void wake_p(void);
+
+// Runs some M on pp (an idle P when pp is NULL); creates the M if none is
+// idle. With `spinning`, the caller has already counted the M in nmspinning.
+static void start_m(struct p *pp, bool spinning)
+{
+    runtime_lock_acquire(&sched.lock);
+    if (pp == NULL) {
+        pp = p_idle_get();
+        if (pp == NULL) {
+            runtime_lock_release(&sched.lock);
+            if (spinning)
+                __atomic_sub_fetch(&sched.nmspinning, 1, __ATOMIC_ACQ_REL);
+            return;
+        }
+    }
+    struct m *m = m_idle_get();
+    if (m && m == timer_sleeper)
+        timer_sleeper = NULL;
+    runtime_lock_release(&sched.lock);
+    if (m == NULL) {
+        m = new_m();
+        m->spinning = spinning;
+        m->next_p = pp;
+        extern void runtime_m_start(struct m *m);
+        if (!platform_thread_start(m, runtime_m_start))
+            runtime_throw("cannot start a thread for a new M");
+        return;
+    }
+    m->spinning = spinning;
+    m->next_p = pp;
+    m_unpark(m);
+}
+
+// Makes sure an M is looking for work if there is an idle P and nobody is.
+static void wake_p(void)
+{
+    if (load_i32(&sched.npidle) == 0)
+        return;
+    int32_t expected = 0;
+    if (load_i32(&sched.nmspinning) != 0 ||
+        !__atomic_compare_exchange_n(&sched.nmspinning, &expected, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+        return;
+    start_m(NULL, true);
+}
+
+// A spinning M found work: it stops spinning, and if it was the last spinner
+// another M starts spinning, so the remaining work (if any) is picked up.
+static void reset_spinning(struct m *m)
+{
+    m->spinning = false;
+    int32_t spinning = __atomic_sub_fetch(&sched.nmspinning, 1, __ATOMIC_ACQ_REL);
+    if (spinning < 0)
+        runtime_throw("negative spinning M count");
+    wake_p();
+}
+
+// Gives away pp, whose M is about to block: to a new M when there is work,
+// else to the idle list.
+static void hand_off_p(struct p *pp)
+{
+    if (!runq_empty(pp) || __atomic_load_n(&sched.runq_size, __ATOMIC_ACQUIRE) != 0) {
+        start_m(pp, false);
+        return;
+    }
+    int32_t expected = 0;
+    if (load_i32(&sched.nmspinning) + load_i32(&sched.npidle) == 0 &&
+        __atomic_compare_exchange_n(&sched.nmspinning, &expected, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+        start_m(pp, true);
+        return;
+    }
+    runtime_lock_acquire(&sched.lock);
+    if (sched.runq_size != 0) {
+        runtime_lock_release(&sched.lock);
+        start_m(pp, false);
+        return;
+    }
+    p_idle_put(pp);
+    runtime_lock_release(&sched.lock);
+    // Its timers still need an M.
+    uint64_t when = timers_earliest();
+    if (when)
+        sched_timer_added(when);
+}
+
+void sched_timer_added(uint64_t when)
+{
+    runtime_lock_acquire(&sched.lock);
+    struct m *sleeper = timer_sleeper;
+    if (sleeper && when < timer_sleeper_until) {
+        __atomic_store_n(&timer_sleeper_until, when, __ATOMIC_RELEASE);
+        runtime_lock_release(&sched.lock);
+        // Wake it to sleep again with the earlier deadline; it finds no P
+        // handed to it and goes back to stop_m, recomputing.
+        platform_wake(&sleeper->park, 1);
+        return;
+    }
+    runtime_lock_release(&sched.lock);
+    if (sleeper == NULL)
+        wake_p();
+}
+
+/* --- Finding work -------------------------------------------------------- */
+
+static struct g *steal_work(struct m *m, uint64_t now)
+{
+    struct p *pp = m->p;
+    const int rounds = 4;
+    for (int round = 0; round < rounds; round++) {
+        bool last_round = round == rounds - 1;
+        uint32_t start = runtime_random_below((uint32_t)procs);
+        for (int32_t i = 0; i < procs; i++) {
+            struct p *victim = all_ps[(start + (uint32_t)i) % (uint32_t)procs];
+            if (victim == pp)
+                continue;
+            // On the last round, also run the victim's due timers: its M may
+            // be busy with a long G and not look at them for a while.
+            if (last_round && victim->timers) {
+                timers_run(victim, now);
+                struct g *gp = runq_get(pp);
+                if (gp)
+                    return gp;
+            }
+            if (load32(&victim->status) == P_IDLE && runq_empty(victim))
+                continue;
+            struct g *gp = runq_steal(pp, victim, last_round);
+            if (gp)
+                return gp;
+        }
+    }
+    return NULL;
+}
+
+// Finds a runnable G for m, which holds a P; blocks (releasing the P) until
+// there is one.
+static struct g *find_runnable(struct m *m)
+{
+top:;
+    struct p *pp = m->p;
+    uint64_t now = platform_nanotime();
+    timers_run(pp, now);
+
+    if (__atomic_load_n(&main_done, __ATOMIC_ACQUIRE)) {
+        // The program is over; nothing more runs (hosted: runtime_run has
+        // returned or the process is exiting).
+        release_p(m);
+        for (;;)
+            m_park(m, NULL);
+    }
+
+    // Fairness: now and then, the global queue first.
+    if (pp->schedtick % 61 == 0 && __atomic_load_n(&sched.runq_size, __ATOMIC_ACQUIRE) > 0) {
+        runtime_lock_acquire(&sched.lock);
+        struct g *gp = global_runq_get(pp, 1);
+        runtime_lock_release(&sched.lock);
+        if (gp)
+            return gp;
+    }
+    struct g *gp = runq_get(pp);
+    if (gp)
+        return gp;
+    if (__atomic_load_n(&sched.runq_size, __ATOMIC_ACQUIRE) > 0) {
+        runtime_lock_acquire(&sched.lock);
+        gp = global_runq_get(pp, 0);
+        runtime_lock_release(&sched.lock);
+        if (gp)
+            return gp;
+    }
+
+    // Steal, unless enough Ms are spinning already: no more than half of the
+    // busy Ps' worth, so that a few Gs do not set every idle M spinning.
+    int32_t busy = procs - load_i32(&sched.npidle);
+    if (m->spinning || 2 * load_i32(&sched.nmspinning) < busy) {
+        if (!m->spinning) {
+            m->spinning = true;
+            __atomic_add_fetch(&sched.nmspinning, 1, __ATOMIC_ACQ_REL);
+        }
+        for (int attempt = 0; attempt < SPIN_BEFORE_PARK; attempt++) {
+            gp = steal_work(m, now);
+            if (gp)
+                return gp;
+            platform_yield();
+        }
+    }
+
+    // Nothing. Give up the P -- but look at the global queue once more under
+    // the lock, since a G queued there now would otherwise wait.
+    runtime_lock_acquire(&sched.lock);
+    if (sched.runq_size > 0) {
+        gp = global_runq_get(pp, 0);
+        runtime_lock_release(&sched.lock);
+        return gp;
+    }
+    release_p(m);
+    p_idle_put(pp);
+    runtime_lock_release(&sched.lock);
+
+    // The spinning -> not spinning transition. Decrement first, then look at
+    // every queue: a G readied after our last look found nmspinning > 0 and
+    // woke nobody, so we must see it here.
+    bool was_spinning = m->spinning;
+    if (m->spinning) {
+        m->spinning = false;
+        if (__atomic_sub_fetch(&sched.nmspinning, 1, __ATOMIC_ACQ_REL) < 0)
+            runtime_throw("negative spinning M count");
+        for (int32_t i = 0; i < procs; i++) {
+            if (!runq_empty(all_ps[i])) {
+                runtime_lock_acquire(&sched.lock);
+                pp = p_idle_get();
+                runtime_lock_release(&sched.lock);
+                if (pp) {
+                    acquire_p(m, pp);
+                    m->spinning = true;
+                    __atomic_add_fetch(&sched.nmspinning, 1, __ATOMIC_ACQ_REL);
+                    goto top;
+                }
+                break;
+            }
+        }
+    }
+    (void)was_spinning;
+
+    stop_m(m);
+    goto top;
+}
+
+/* --- Running ------------------------------------------------------------- */
+
+// Lays out a new goroutine's stack so that the first switch to it starts
+// runtime_goroutine_entry(function, argument); see context_amd64.S.
+static void context_prepare(struct g *gp)
+{
+    uintptr_t *top = (uintptr_t *)(gp->stack.hi & ~(uintptr_t)15);
+    uintptr_t *sp = top - 9;
+    sp[0] = 0;                                       // r15
+    sp[1] = 0;                                       // r14
+    sp[2] = (uintptr_t)gp->start_argument;           // r13
+    sp[3] = (uintptr_t)gp->start_function;           // r12
+    sp[4] = 0;                                       // rbx
+    sp[5] = 0;                                       // rbp: the backtrace ends here
+    sp[6] = (uintptr_t)runtime_goroutine_entry;      // "return" address
+    sp[7] = 0;                                       // after the ret, RSP is 16-byte aligned
+    sp[8] = 0;
+    gp->context.sp = (uintptr_t)sp;
+}
+
+static void execute(struct m *m, struct g *gp)
+{
+    if (gp->stack.hi == 0) {
+        // Stacks are given at first run, not at go(): a burst of queued
+        // goroutines costs no stack memory until they run.
+        if (!stack_allocate(&gp->stack))
+            runtime_throwf("out of memory for goroutine %llu's stack", (unsigned long long)gp->id);
+        context_prepare(gp);
+    }
+    m->curg = gp;
+    gp->m = m;
+    g_cas_status(gp, G_RUNNABLE, G_RUNNING);
+    gp->preempt = false;
+    m->p->schedtick++;
+    runtime_context_switch(&m->g0->context, &gp->context);
+}
+
+// The scheduler loop, on g0. execute returns when the G switches back with
+// mcall; the function it asked for runs here, on g0, and the loop goes on.
+static void schedule(void)
+{
+    struct m *m = getm();
+    for (;;) {
+        if (m->locks)
+            runtime_throw("schedule: holding runtime locks");
+        struct g *gp = find_runnable(m);
+        if (m->spinning)
+            reset_spinning(m);
+        execute(m, gp);
+        void (*function)(struct g *) = m->mcall_function;
+        struct g *caller = m->mcall_g;
+        m->mcall_function = NULL;
+        m->mcall_g = NULL;
+        m->curg = NULL;
+        caller->m = NULL;
+        function(caller);
+    }
+}
+
+// Switches from the running G to g0 and runs function(G) there.
+static void mcall(void (*function)(struct g *))
+{
+    struct m *m = getm();
+    struct g *gp = m->curg;
+    m->mcall_function = function;
+    m->mcall_g = gp;
+    runtime_context_switch(&gp->context, &m->g0->context);
+}
+
+void runtime_m_start(struct m *m);
+
+// The first thing a new M runs, on its own thread or CPU.
+void runtime_m_start(struct m *m)
+{
+    platform_set_current_m(m);
+    struct p *pp = m->next_p;
+    m->next_p = NULL;
+    if (pp)
+        acquire_p(m, pp);
+    else
+        stop_m(m);
+    schedule();
+}
+
+/* --- Creating and ending goroutines -------------------------------------- */
+
+static struct g *g_free_get(struct p *pp)
+{
+    if (pp->gfree == NULL && sched.gfree_count > 0) {
+        // Refill from the global list, up to half the local limit.
+        runtime_lock_acquire(&sched.lock);
+        while (pp->gfree_count < GFREE_LOCAL_MAX / 2 && sched.gfree) {
+            struct g *gp = sched.gfree;
+            sched.gfree = gp->schedlink;
+            sched.gfree_count--;
+            gp->schedlink = pp->gfree;
+            pp->gfree = gp;
+            pp->gfree_count++;
+        }
+        runtime_lock_release(&sched.lock);
+    }
+    struct g *gp = pp->gfree;
+    if (gp) {
+        pp->gfree = gp->schedlink;
+        pp->gfree_count--;
+    }
+    return gp;
+}
+
+static void g_free_put(struct p *pp, struct g *gp)
+{
+    gp->schedlink = pp->gfree;
+    pp->gfree = gp;
+    if (++pp->gfree_count < GFREE_LOCAL_MAX)
+        return;
+    // Too many here: move half to the global list.
+    runtime_lock_acquire(&sched.lock);
+    while (pp->gfree_count > GFREE_LOCAL_MAX / 2) {
+        struct g *moved = pp->gfree;
+        pp->gfree = moved->schedlink;
+        pp->gfree_count--;
+        // Gs on the global list give their stacks' memory back; a reused G
+        // gets a stack again when it first runs.
+        if (moved->stack.hi)
+            stack_free(&moved->stack);
+        moved->schedlink = sched.gfree;
+        sched.gfree = moved;
+        sched.gfree_count++;
+    }
+    runtime_lock_release(&sched.lock);
+}
+
+static struct g *g_allocate(void)
+{
+    struct g *gp = runtime_zalloc(sizeof *gp);
+    runtime_lock_acquire(&sched.all_lock);
+    gp->all_link = sched.all_gs;
+    sched.all_gs = gp;
+    runtime_lock_release(&sched.all_lock);
+    __atomic_add_fetch(&sched.g_count, 1, __ATOMIC_RELAXED);
+    return gp;
+}
+
+static struct g *new_g(goroutine_function function, void *argument, struct p *pp)
+{
+    struct g *gp = pp ? g_free_get(pp) : NULL;
+    if (gp == NULL) {
+        gp = g_allocate();
+        gp->status = G_DEAD;
+    }
+    gp->start_function = function;
+    gp->start_argument = argument;
+    gp->wait_reason = WAIT_REASON_NONE;
+    gp->param = NULL;
+    gp->waiting = NULL;
+    gp->preempt = false;
+    gp->id = __atomic_add_fetch(&sched.goid_generator, 1, __ATOMIC_RELAXED);
+    if (gp->stack.hi)
+        context_prepare(gp);   // a reused G keeps its stack; start it afresh
+    __atomic_add_fetch(&sched.live_g_count, 1, __ATOMIC_RELAXED);
+    g_cas_status(gp, G_DEAD, G_RUNNABLE);
+    return gp;
+}
+
+void go(goroutine_function function, void *argument)
+{
+    struct m *m = getm();
+    m->locks++;   // stay on this P while we use it
+    struct p *pp = m->p;
+    struct g *gp = new_g(function, argument, pp);
+    runq_put(pp, gp, true);
+    m->locks--;
+    wake_p();
+}
+
+static void goexit0(struct g *gp)
+{
+    g_cas_status(gp, G_RUNNING, G_DEAD);
+    __atomic_sub_fetch(&sched.live_g_count, 1, __ATOMIC_RELAXED);
+    gp->start_function = NULL;
+    gp->start_argument = NULL;
+    gp->wait_reason = WAIT_REASON_NONE;
+    g_free_put(getm()->p, gp);
+}
+
+void goexit(void)
+{
+    struct g *gp = getg();
+    if (gp->id == 1) {
+        // The main goroutine is done: so is the program.
+        __atomic_store_n(&main_done, 1, __ATOMIC_RELEASE);
+        platform_wake(&main_done, 1);
+    }
+    mcall(goexit0);
+    __builtin_unreachable();
+}
+
+uint64_t goid(void)
+{
+    return getg()->id;
+}
+
+static void gosched_m(struct g *gp)
+{
+    g_cas_status(gp, G_RUNNING, G_RUNNABLE);
+    runtime_lock_acquire(&sched.lock);
+    global_runq_put(gp);
+    runtime_lock_release(&sched.lock);
+}
+
+void gosched(void)
+{
+    mcall(gosched_m);
+}
+
+static void preempt_park_m(struct g *gp)
+{
+    g_cas_status(gp, G_RUNNING, G_RUNNABLE);
+    gp->wait_reason = WAIT_REASON_NONE;
+    runtime_lock_acquire(&sched.lock);
+    global_runq_put(gp);
+    runtime_lock_release(&sched.lock);
+}
+
+void runtime_safe_point(void)
+{
+    struct g *gp = getg();
+    struct m *m = getm();
+    if (gp->preempt && m->curg == gp && m->locks == 0 && m->preempt_off == 0) {
+        gp->preempt = false;
+        mcall(preempt_park_m);
+    }
+}
+
+void runtime_async_preempt_park(void);
+
+// Called from runtime_async_preempt (context_amd64.S) on the G's stack, with
+// every register of the interrupted code saved below us.
+void runtime_async_preempt_park(void)
+{
+    getg()->preempt = false;
+    mcall(preempt_park_m);
+}
+
+/* --- Parking and readying ------------------------------------------------ */
+
+struct park_request {
+    bool (*unlock)(struct g *, void *);
+    void *lock;
+};
+
+static void park_m(struct g *gp)
+{
+    struct park_request *request = gp->param;
+    gp->param = NULL;
+    g_cas_status(gp, G_RUNNING, G_WAITING);
+    if (request->unlock && !request->unlock(gp, request->lock)) {
+        // The reason to wait went away before we finished parking: run the G
+        // again next, on this P.
+        g_cas_status(gp, G_WAITING, G_RUNNABLE);
+        runq_put(getm()->p, gp, true);
+    }
+}
+
+void gopark(bool (*unlock)(struct g *gp, void *lock), void *lock, enum wait_reason reason)
+{
+    struct g *gp = getg();
+    struct park_request request = { unlock, lock };
+    gp->wait_reason = reason;
+    gp->wait_since = platform_nanotime();
+    gp->param = &request;
+    mcall(park_m);
+}
+
+void goready(struct g *gp)
+{
+    struct m *m = getm();
+    m->locks++;
+    g_cas_status(gp, G_WAITING, G_RUNNABLE);
+    gp->wait_reason = WAIT_REASON_NONE;
+    if (m->p) {
+        runq_put(m->p, gp, true);
+        m->locks--;
+    } else {
+        // In a system call, or an idle M running timers: no P to queue on.
+        runtime_lock_acquire(&sched.lock);
+        global_runq_put(gp);
+        runtime_lock_release(&sched.lock);
+        m->locks--;
+    }
+    wake_p();
+}
+
+void goready_from_anywhere(struct g *gp)
+{
+    goready(gp);
+}
+
+/* --- System calls -------------------------------------------------------- */
+
+void entersyscall(void)
+{
+    struct m *m = getm();
+    struct g *gp = m->curg;
+    m->locks++;
+    g_cas_status(gp, G_RUNNING, G_SYSCALL);
+    struct p *pp = m->p;
+    pp->syscalltick++;
+    m->syscall_tick = pp->syscalltick;
+    m->old_p = pp;
+    m->p = NULL;
+    pp->m = NULL;
+    __atomic_store_n(&pp->status, P_SYSCALL, __ATOMIC_RELEASE);
+    m->locks--;
+}
+
+// On g0, for a G whose system call ended while no P was free: queue it (or
+// run it, if a P has come free meanwhile) and park this M.
+static void exitsyscall_park_m(struct g *gp)
+{
+    struct m *m = getm();
+    g_cas_status(gp, G_SYSCALL, G_RUNNABLE);
+    runtime_lock_acquire(&sched.lock);
+    struct p *pp = p_idle_get();
+    if (pp == NULL)
+        global_runq_put(gp);
+    runtime_lock_release(&sched.lock);
+    if (pp) {
+        acquire_p(m, pp);
+        runq_put(pp, gp, true);
+        return;
+    }
+    stop_m(m);
+}
+
+void exitsyscall(void)
+{
+    struct m *m = getm();
+    struct g *gp = m->curg;
+    m->locks++;
+    struct p *old = m->old_p;
+    m->old_p = NULL;
+    uint32_t expected = P_SYSCALL;
+    if (old && __atomic_compare_exchange_n(&old->status, &expected, P_IDLE, false, __ATOMIC_ACQ_REL,
+                                           __ATOMIC_RELAXED)) {
+        // Fast path: nobody took our P while we were away.
+        acquire_p(m, old);
+        g_cas_status(gp, G_SYSCALL, G_RUNNING);
+        m->locks--;
+        return;
+    }
+    runtime_lock_acquire(&sched.lock);
+    struct p *pp = p_idle_get();
+    runtime_lock_release(&sched.lock);
+    if (pp) {
+        acquire_p(m, pp);
+        g_cas_status(gp, G_SYSCALL, G_RUNNING);
+        m->locks--;
+        return;
+    }
+    m->locks--;
+    // No P anywhere: leave this thread; the G resumes when an M schedules it.
+    mcall(exitsyscall_park_m);
+}
+
+/* --- sysmon -------------------------------------------------------------- */
+
+static void preempt_one(struct p *pp)
+{
+    struct m *m = pp->m;
+    if (m == NULL)
+        return;
+    struct g *gp = m->curg;
+    if (gp == NULL)
+        return;
+    gp->preempt = true;
+    platform_preempt(m);
+}
+
+// Preempts long-running Gs and takes Ps from long system calls.
+// Returns how many Ps it took.
+static int retake(uint64_t now)
+{
+    int taken = 0;
+    for (int32_t i = 0; i < procs; i++) {
+        struct p *pp = all_ps[i];
+        uint32_t status = load32(&pp->status);
+        uint64_t tick = status == P_RUNNING ? pp->schedtick : pp->syscalltick;
+        if (status != P_RUNNING && status != P_SYSCALL)
+            continue;
+        if (pp->sysmon_schedtick != tick) {
+            pp->sysmon_schedtick = tick;
+            pp->sysmon_when = now;
+            continue;
+        }
+        if (status == P_RUNNING) {
+            if (now - pp->sysmon_when >= SYSMON_PREEMPT_AFTER_NS)
+                preempt_one(pp);
+            continue;
+        }
+        // In a system call for at least one sysmon period: hand the P on if
+        // there is anything for it to do.
+        if (runq_empty(pp) && load_i32(&sched.nmspinning) + load_i32(&sched.npidle) > 0 &&
+            now - pp->sysmon_when < SYSMON_PREEMPT_AFTER_NS)
+            continue;
+        uint32_t expected = P_SYSCALL;
+        if (__atomic_compare_exchange_n(&pp->status, &expected, P_IDLE, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+            taken++;
+            hand_off_p(pp);
+        }
+    }
+    return taken;
+}
+
+void runtime_sched_trace(uint64_t now);
+
+static void sysmon(struct m *m)
+{
+    platform_set_current_m(m);
+    uint64_t delay = SYSMON_MIN_DELAY_NS;
+    int idle_rounds = 0;
+    uint64_t last_trace = platform_nanotime();
+    for (;;) {
+        uint32_t zero = 0;
+        platform_wait(&zero, 0, platform_nanotime() + delay);
+        uint64_t now = platform_nanotime();
+        if (__atomic_load_n(&main_done, __ATOMIC_ACQUIRE))
+            continue;
+        if (retake(now) != 0)
+            idle_rounds = 0;
+        else
+            idle_rounds++;
+        // 20 us at first; after 1 ms of nothing to do, back off to 10 ms.
+        delay = idle_rounds > 50 ? delay * 2 : SYSMON_MIN_DELAY_NS;
+        if (delay > SYSMON_MAX_DELAY_NS)
+            delay = SYSMON_MAX_DELAY_NS;
+        // Overdue timers with idle Ps and nobody sleeping on them.
+        uint64_t when = timers_earliest();
+        if (when && when <= now && load_i32(&sched.npidle) > 0)
+            wake_p();
+        if (schedtrace_ms > 0 && now - last_trace >= (uint64_t)schedtrace_ms * 1000000) {
+            last_trace = now;
+            runtime_sched_trace(now);
+        }
+    }
+}
+
+static void sysmon_entry(struct m *m)
+{
+    sysmon(m);
+}
+
+/* --- Deadlock detection -------------------------------------------------- */
+
+// Called with sched.lock held whenever an M goes idle. If no M is running
+// Go code, no G is in a system call, and no timer is pending, nothing can
+// ever make a G runnable again: Go's "all goroutines are asleep".
+static void check_dead(void)
+{
+    if (__atomic_load_n(&main_done, __ATOMIC_ACQUIRE))
+        return;
+    int32_t running = sched.mcount - sched.nmidle;
+    if (running > 0)
+        return;
+    if (sched.runq_size > 0)
+        return;
+    for (int32_t i = 0; i < procs; i++)
+        if (load32(&all_ps[i]->status) == P_SYSCALL || !runq_empty(all_ps[i]))
+            return;
+    if (timers_earliest() != 0)
+        return;
+    runtime_lock_release(&sched.lock);
+    runtime_throw("all goroutines are asleep - deadlock!");
+}
+
+/* --- Start-up ------------------------------------------------------------ */
+
+static struct m *new_m(void)
+{
+    struct m *m = runtime_zalloc(sizeof *m);
+    m->g0 = runtime_zalloc(sizeof *m->g0);
+    m->g0->status = G_RUNNING;
+    runtime_lock_acquire(&sched.all_lock);
+    m->id = (uint64_t)sched.mcount;
+    m->all_link = sched.all_ms;
+    sched.all_ms = m;
+    runtime_lock_release(&sched.all_lock);
+    __atomic_add_fetch(&sched.mcount, 1, __ATOMIC_ACQ_REL);
+    m->random_state = platform_nanotime() ^ ((m->id + 1) * 0x9E3779B97F4A7C15ull);
+    if (m->random_state == 0)
+        m->random_state = 1;
+    return m;
+}
+
+static void main_goroutine(void *argument);
+static goroutine_function user_main;
+static void *user_main_argument;
+
+static void main_goroutine(void *argument)
+{
+    (void)argument;
+    user_main(user_main_argument);
+}
+
+int runtime_run(goroutine_function main_function, void *argument, const struct runtime_config *config)
+{
+    struct runtime_config settings = { 0 };
+    if (config)
+        settings = *config;
+    platform_runtime_defaults(&settings);
+    procs = settings.procs > 0 ? settings.procs : platform_cpu_count();
+    if (procs < 1)
+        procs = 1;
+    schedtrace_ms = settings.schedtrace_ms;
+    if (settings.stack_reservation)
+        stack_reservation = settings.stack_reservation;
+    start_time = platform_nanotime();
+
+    all_ps = runtime_zalloc(sizeof *all_ps * (size_t)procs);
+    for (int32_t i = 0; i < procs; i++) {
+        struct p *pp = runtime_zalloc(sizeof *pp);
+        pp->id = i;
+        pp->status = P_IDLE;
+        timers_init_p(pp);
+        all_ps[i] = pp;
+    }
+    // P 0 goes to the first M; the others wait on the idle list.
+    for (int32_t i = procs - 1; i > 0; i--)
+        p_idle_put(all_ps[i]);
+
+    user_main = main_function;
+    user_main_argument = argument;
+    struct g *main_g = new_g(main_goroutine, NULL, NULL);
+    global_runq_put(main_g);
+
+    // sysmon: an M of its own, never holding a P, not counted as running Go
+    // code (so it is also not counted by deadlock detection).
+    struct m *monitor = runtime_zalloc(sizeof *monitor);
+    monitor->g0 = runtime_zalloc(sizeof *monitor->g0);
+    monitor->id = (uint64_t)-1;
+    if (!platform_thread_start(monitor, sysmon_entry))
+        runtime_throw("cannot start sysmon");
+
+    struct m *first = new_m();
+    first->next_p = all_ps[0];
+    if (!platform_thread_start(first, runtime_m_start))
+        runtime_throw("cannot start the first M");
+
+    while (!__atomic_load_n(&main_done, __ATOMIC_ACQUIRE))
+        platform_wait(&main_done, 0, 0);
+    return 0;
+}
+
+uint64_t runtime_start_time(void)
+{
+    return start_time;
+}

@@ -1,0 +1,70 @@
+/*
+ * hardway's goroutine runtime: the API a C program uses.
+ *
+ * The model is Go's: goroutines (G) are cheap threads with their own stacks,
+ * multiplexed onto a few OS threads or CPUs (M) by a scheduler that lets at
+ * most `procs` of them run at once (P, Go's GOMAXPROCS). docs/scheduler.md
+ * explains how; runtime/proc.c is the scheduler itself.
+ *
+ *     static void hello(void *name) { printf("hello, %s\n", (char *)name); }
+ *
+ *     static void main_goroutine(void *unused)
+ *     {
+ *         go(hello, "world");
+ *         gosleep(1000000);   // 1 ms: let it run
+ *     }
+ *
+ *     int main(void) { return runtime_run(main_goroutine, NULL, NULL); }
+ *
+ * Channels, select, timers and the sync primitives have headers of their own
+ * (chan.h, timer.h, sync.h).
+ */
+#ifndef HARDWAY_RUNTIME_H
+#define HARDWAY_RUNTIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef void (*goroutine_function)(void *argument);
+
+struct runtime_config {
+    int procs;                 // number of Ps; 0 = one per CPU (Go's GOMAXPROCS)
+    int schedtrace_ms;         // > 0: print a scheduler trace line this often
+    size_t stack_reservation;  // bytes of address space per goroutine stack; 0 = default (1 MiB)
+};
+
+// Starts the runtime, runs main_function(argument) as the first goroutine,
+// and returns 0 when it returns -- as a Go program ends when main does: other
+// goroutines are not waited for. Hosted, `config` may be NULL, and the
+// environment variables GOMAXPROCS and HARDWAY_SCHEDTRACE fill in what it
+// leaves 0. Called once per process.
+int runtime_run(goroutine_function main_function, void *argument, const struct runtime_config *config);
+
+// Starts function(argument) as a new goroutine.
+void go(goroutine_function function, void *argument);
+// Yields the processor: the goroutine goes to the back of the queue.
+void gosched(void);
+// Ends the calling goroutine (returning from its function does the same).
+void goexit(void) __attribute__((noreturn));
+// The calling goroutine's id: 1 for the main goroutine, then counting up.
+uint64_t goid(void);
+// Blocks the calling goroutine for at least `nanoseconds` (other goroutines
+// run meanwhile). Go's time.Sleep; named so as not to clash with libc's sleep.
+void gosleep(uint64_t nanoseconds);
+// Monotonic nanoseconds.
+uint64_t nanotime(void);
+// The number of Ps.
+int runtime_procs(void);
+
+// Around a call that may block the thread (a system call, a blocking
+// library): the P is handed to another M if the call takes long, so other
+// goroutines keep running. In the kernel nothing blocks a CPU, and these do
+// nothing.
+void entersyscall(void);
+void exitsyscall(void);
+
+// Prints every goroutine: id, status, wait reason, and a backtrace.
+void runtime_dump_goroutines(void);
+
+#endif

@@ -1,0 +1,261 @@
+/*
+ * The runtime's own data structures: G, M, P, the scheduler, and the pieces
+ * every runtime file shares. Go keeps these in runtime2.go; the names are
+ * Go's, so a reader can hold this file beside it.
+ *
+ *   G  a goroutine: its stack, its saved context, its status.
+ *   M  a machine: an OS thread (hosted) or a CPU (kernel) that runs Gs. Each
+ *      M has its own g0, a goroutine-shaped record of the thread's own stack,
+ *      on which the scheduler runs between user goroutines.
+ *   P  a processor: the right to run Go code. There are exactly `procs` Ps;
+ *      an M must hold one to run a G. Each P has a local run queue, so most
+ *      scheduling takes no lock.
+ *
+ * Locking: `sched.lock` guards the global run queue and the idle M and P
+ * lists. Each P's run queue is lock-free (one producer, the owner; many
+ * consumers, thieves). A G's status changes by compare-and-swap.
+ */
+#ifndef HARDWAY_RUNTIME_INTERNAL_H
+#define HARDWAY_RUNTIME_INTERNAL_H
+
+#include "platform.h"
+#include "runtime.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* --- Runtime locks (runtime/lock.c) ---------------------------------------
+ * A mutex for the runtime's own short critical sections. It parks the thread
+ * (futex) rather than the goroutine, and while an M holds one it must not be
+ * preempted: m->locks counts the locks held. */
+struct runtime_lock {
+    uint32_t key;   // 0 unlocked, 1 locked, 2 locked with sleepers
+};
+void runtime_lock_acquire(struct runtime_lock *lock);
+void runtime_lock_release(struct runtime_lock *lock);
+
+/* --- Goroutines ---------------------------------------------------------- */
+
+enum g_status {
+    G_IDLE,         // just allocated, not yet initialised
+    G_RUNNABLE,     // on a run queue, not running
+    G_RUNNING,      // running on an M, which holds a P
+    G_SYSCALL,      // in a blocking call (entersyscall); has an M, maybe no P
+    G_WAITING,      // parked (channel, timer, lock ...); see wait_reason
+    G_DEAD,         // finished; on a free list, its stack cached with it
+};
+
+enum wait_reason {
+    WAIT_REASON_NONE,
+    WAIT_REASON_CHAN_RECEIVE,
+    WAIT_REASON_CHAN_SEND,
+    WAIT_REASON_CHAN_RECEIVE_NIL,
+    WAIT_REASON_CHAN_SEND_NIL,
+    WAIT_REASON_SELECT,
+    WAIT_REASON_SELECT_NO_CASES,
+    WAIT_REASON_SLEEP,
+    WAIT_REASON_TIMER_CHANNEL,
+    WAIT_REASON_SEMACQUIRE,
+    WAIT_REASON_MUTEX,
+    WAIT_REASON_RWMUTEX_READ,
+    WAIT_REASON_RWMUTEX_WRITE,
+    WAIT_REASON_WAITGROUP,
+    WAIT_REASON_ONCE,
+    WAIT_REASON_PREEMPTED,
+    WAIT_REASON_NETWORK,
+    WAIT_REASON_COUNT,
+};
+const char *wait_reason_string(enum wait_reason reason);
+const char *g_status_string(uint32_t status);
+
+struct stack {
+    uintptr_t lo, hi;            // [lo, hi); the stack grows down from hi
+};
+
+// What a context switch saves: only the stack pointer. Everything else is on
+// the stack (runtime/context_amd64.S).
+struct gobuf {
+    uintptr_t sp;
+};
+
+struct sudog;
+struct m;
+struct p;
+
+struct g {
+    struct stack stack;          // reservation, guard page excluded; {0,0} before the first run
+    struct gobuf context;        // valid while the G is not running
+    uint64_t id;
+    uint32_t status;             // enum g_status; changed with g_cas_status
+    enum wait_reason wait_reason;
+    uint64_t wait_since;         // nanotime when it parked, for dumps
+    struct m *m;                 // the M running it, or NULL
+    struct g *schedlink;         // next G in a run queue or free list
+    struct g *all_link;          // the list of all Gs
+    goroutine_function start_function;
+    void *start_argument;
+    bool preempt;                // preemption requested; honoured at the next safe point
+    void *param;                 // passed by whoever readies a parked G (channels: the sudog)
+    struct sudog *waiting;       // sudogs of a G parked in a channel operation or select
+    uint32_t select_done;        // set by the first case to win a select
+    struct timer *sleep_timer;   // for gosleep, allocated on first use
+};
+
+/* --- Machines ------------------------------------------------------------ */
+
+struct m {
+    uint64_t id;
+    struct g *g0;                // the scheduler's stack on this M
+    struct g *curg;              // the user G running, or NULL on g0
+    struct p *p;                 // held P, or NULL
+    struct p *next_p;            // P to take when woken (startm's handoff)
+    struct p *old_p;             // P released in a system call, to take back
+    bool spinning;               // looking for work while holding a P
+    uint32_t park;               // 0: may sleep; 1: woken (see m_park/m_unpark)
+    struct m *schedlink;         // next idle M
+    struct m *all_link;
+    int locks;                   // runtime locks held: no preemption while > 0
+    int preempt_off;             // > 0 inside non-reentrant C code (malloc, lwIP)
+    void (*mcall_function)(struct g *);  // what to do on g0 after the switch (mcall)
+    struct g *mcall_g;
+    uint64_t random_state;       // for random stealing order and select
+    uint64_t syscall_tick;       // sysmon's view, to spot a long system call
+    void *platform;              // the port's own per-M data (thread handle)
+};
+
+/* --- Processors ---------------------------------------------------------- */
+
+enum p_status {
+    P_IDLE,        // on the idle list, no M
+    P_RUNNING,     // owned by an M running Go code
+    P_SYSCALL,     // its M is in a system call; sysmon may take it
+    P_STOPPED,     // stopped the world (the collector will use this)
+};
+
+#define P_RUNQ_SIZE 256
+
+struct timer_heap;
+struct stack_cache;
+
+struct p {
+    int32_t id;
+    uint32_t status;             // enum p_status
+    struct m *m;                 // owner, or NULL when idle
+    struct p *link;              // next idle P
+    uint32_t schedtick;          // incremented on every scheduled G
+    uint32_t syscalltick;        // incremented on every system call
+    uint64_t sysmon_schedtick;   // sysmon's last view of schedtick ...
+    uint64_t sysmon_when;        // ... and when it saw it change
+
+    // The local run queue: a ring of Gs; the owner pushes at tail, anyone
+    // takes at head (lock-free, as Go's runqput/runqget/runqsteal).
+    uint32_t runq_head;
+    uint32_t runq_tail;
+    struct g *runq[P_RUNQ_SIZE];
+    // A G to run next, ahead of the queue: the one a running G just readied
+    // (so a channel ping-pong stays on one P and inherits its time slice).
+    struct g *runnext;
+
+    struct g *gfree;             // dead Gs, with their stacks, for reuse
+    int32_t gfree_count;
+
+    struct timer_heap *timers;   // this P's timers (runtime/time.c)
+};
+
+/* --- The scheduler ------------------------------------------------------- */
+
+struct scheduler {
+    struct runtime_lock lock;
+    struct m *midle;             // idle Ms, parked
+    int32_t nmidle;
+    int32_t mcount;              // Ms created
+    int32_t nmspinning;          // Ms looking for work (atomic)
+    struct p *pidle;             // idle Ps
+    int32_t npidle;              // (atomic)
+    struct g *runq_head, *runq_tail;   // the global run queue
+    int32_t runq_size;
+    struct g *gfree;             // dead Gs beyond what Ps keep
+    int32_t gfree_count;
+    uint64_t goid_generator;
+    struct runtime_lock all_lock;      // guards the all-G and all-M lists
+    struct g *all_gs;
+    struct m *all_ms;
+    uint64_t g_count;            // Gs ever created (atomic)
+    uint64_t live_g_count;       // Gs not dead (atomic)
+};
+
+extern struct scheduler sched;
+extern struct p **all_ps;
+extern int32_t procs;
+
+/* --- The scheduler's own interface (runtime/proc.c) ---------------------- */
+
+static inline struct m *getm(void) { return platform_current_m(); }
+// The running goroutine: the user G, or g0 while the scheduler runs.
+struct g *getg(void);
+
+// Parks the calling G with `reason`. On the scheduler stack, after the G has
+// stopped running, calls unlock(gp, lock) (if not NULL): if it returns false
+// the G is resumed at once instead. This is how a G blocks on a channel
+// without a lost wake-up: the channel's lock is released only once the G is
+// safely parked.
+void gopark(bool (*unlock)(struct g *gp, void *lock), void *lock, enum wait_reason reason);
+// Makes a parked G runnable, on the current P's runnext.
+void goready(struct g *gp);
+// Like goready, from code that holds no P (timers fired by an idle M).
+void goready_from_anywhere(struct g *gp);
+
+// Honours a pending preemption request at a safe point (allocation, channel
+// operation, unlock): yields if one is pending.
+void runtime_safe_point(void);
+
+// A random 32-bit number, per M (select's order, stealing's victims).
+uint32_t runtime_random(void);
+uint32_t runtime_random_below(uint32_t n);
+
+// Fatal errors, as Go's throw: prints "fatal error: MESSAGE", the goroutine
+// dump, and ends the program with status 2.
+void runtime_throw(const char *message) __attribute__((noreturn));
+void runtime_throwf(const char *format, ...) __attribute__((noreturn, format(printf, 1, 2)));
+// Printing from the runtime, without the heap.
+void runtime_printf(const char *format, ...) __attribute__((format(printf, 1, 2)));
+
+// Called by a port's signal or interrupt handler when platform_preempt asked
+// for it. Decides whether the G that `m` runs may be stopped at `pc`; if so,
+// pushes pc on the G's stack (*sp -= 8) and redirects *pc to
+// runtime_async_preempt. Otherwise it leaves a request for the next safe point.
+void runtime_preempt_interrupted(struct m *m, uintptr_t *sp, uintptr_t *pc);
+// The code range preemption may interrupt (hosted: the program's own text;
+// kernel: the kernel's), set by the port.
+extern uintptr_t runtime_preemptible_text_start, runtime_preemptible_text_end;
+// Within that range, the runtime's own code, which is never preemptible.
+extern uintptr_t runtime_unpreemptible_text_start, runtime_unpreemptible_text_end;
+
+/* --- Memory for the runtime's own records (runtime/persistent_alloc.c) ---- */
+
+// Zeroed memory that is never freed: Gs, Ms, Ps, timers' heaps. (Go's
+// persistentalloc.) Throws when out of memory.
+void *runtime_zalloc(size_t size);
+
+/* --- Stacks (runtime/stack.c) -------------------------------------------- */
+
+extern size_t stack_reservation;
+bool stack_allocate(struct stack *stack);
+void stack_free(struct stack *stack);
+// For the ports' fault handlers: the G whose guard page `address` is in, if any.
+struct g *stack_guard_owner(uintptr_t address);
+
+/* --- Timers (runtime/time.c) --------------------------------------------- */
+
+// Runs this P's expired timers; returns the earliest remaining deadline, or 0.
+uint64_t timers_run(struct p *pp, uint64_t now);
+// The earliest deadline over all Ps, or 0.
+uint64_t timers_earliest(void);
+void timers_init_p(struct p *pp);
+
+/* --- Scheduler hooks used by timers -------------------------------------- */
+
+// A timer was added with this deadline: make sure some M will wake for it.
+void sched_timer_added(uint64_t when);
+
+#endif
