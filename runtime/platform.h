@@ -69,6 +69,13 @@ bool platform_guard(void *address, size_t size);
 // behind them may be given back; the range stays usable (reads zero).
 void platform_release(void *address, size_t size);
 
+// Zeroed heap memory for runtime objects that do get freed (channels), and
+// its release. Until hardway's own allocator exists (runtime/malloc), the
+// ports supply one: the C library's hosted, the kernel's page allocator.
+// NULL when out of memory.
+void *platform_allocate(size_t size);
+void platform_free(void *address, size_t size);
+
 /* --- Preemption ---------------------------------------------------------- */
 
 // Asks M's thread or CPU to stop what it is doing soon and call

@@ -200,6 +200,17 @@ void platform_release(void *address, size_t size)
     madvise(address, size, MADV_DONTNEED);
 }
 
+void *platform_allocate(size_t size)
+{
+    return calloc(1, size);
+}
+
+void platform_free(void *address, size_t size)
+{
+    (void)size;
+    free(address);
+}
+
 /* --- Signals: preemption and faults -------------------------------------- */
 
 void platform_preempt(struct m *m)
