@@ -422,7 +422,11 @@ static void boot_build_multiboot2_memory_map(struct boot_info *info, const struc
     bool use_efi_map = found->efi_memory_map && (found->memory_map == NULL || found->boot_services_running);
     if (use_efi_map) {
         uint32_t descriptor_size = read_unaligned32(found->efi_memory_map + 8);
-        for (uint32_t offset = 16; offset + descriptor_size <= found->efi_memory_map_size; offset += descriptor_size) {
+        // Written so that no sum can wrap: a descriptor size near 2^32
+        // must end the loop, not restart it at a small offset.
+        for (uint32_t offset = 16; offset <= found->efi_memory_map_size &&
+                                   descriptor_size <= found->efi_memory_map_size - offset;
+             offset += descriptor_size) {
             // Descriptor: type, padding, physical start, virtual start, page count, attributes.
             const uint8_t *descriptor = found->efi_memory_map + offset;
             boot_add_region(&builder, read_unaligned64(descriptor + 8), read_unaligned64(descriptor + 24) * 4096,
@@ -430,7 +434,8 @@ static void boot_build_multiboot2_memory_map(struct boot_info *info, const struc
         }
     } else if (found->memory_map) {
         uint32_t entry_size = read_unaligned32(found->memory_map + 8);
-        for (uint32_t offset = 16; offset + entry_size <= found->memory_map_size; offset += entry_size) {
+        for (uint32_t offset = 16; offset <= found->memory_map_size && entry_size <= found->memory_map_size - offset;
+             offset += entry_size) {
             const uint8_t *entry = found->memory_map + offset;
             boot_add_region(&builder, read_unaligned64(entry), read_unaligned64(entry + 8),
                             boot_memory_type_from_multiboot(read_unaligned32(entry + 16)));

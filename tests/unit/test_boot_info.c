@@ -520,6 +520,32 @@ START_TEST(multiboot2_partial_entry_at_the_end_is_ignored)
 }
 END_TEST
 
+START_TEST(multiboot2_huge_entry_sizes_end_the_map)
+{
+    // An entry or descriptor size near 2^32 must not wrap the offset back
+    // into the tag (or past its end): no entry is read.
+    uint8_t payload[8 + 24];
+    memset(payload, 0, sizeof payload);
+    put32(payload, 0xFFFFFFF8u);
+    put64(payload + 8, 0x100000);
+    put64(payload + 16, 0x100000);
+    mb2_begin();
+    mb2_tag(6, payload, sizeof payload);
+    mb2_end();
+    ck_assert_msg(parse2(), "%s", error);
+    ck_assert_uint_eq(info.memory_region_count, 0);
+
+    uint8_t efi_payload[8 + 48];
+    memset(efi_payload, 0, sizeof efi_payload);
+    put32(efi_payload, 0xFFFFFFF0u);
+    mb2_begin();
+    mb2_tag(17, efi_payload, sizeof efi_payload);
+    mb2_end();
+    ck_assert_msg(parse2(), "%s", error);
+    ck_assert_uint_eq(info.memory_region_count, 0);
+}
+END_TEST
+
 START_TEST(unknown_magic_and_missing_information)
 {
     ck_assert(!boot_info_parse(0x12345678, INFO_ADDRESS, &info, error, sizeof error));
@@ -736,6 +762,7 @@ static Suite *boot_info_suite(void)
     tcase_add_test(multiboot2, multiboot2_long_command_line_is_cut);
     tcase_add_test(multiboot2, multiboot2_string_without_terminator_stays_in_its_tag);
     tcase_add_test(multiboot2, multiboot2_partial_entry_at_the_end_is_ignored);
+    tcase_add_test(multiboot2, multiboot2_huge_entry_sizes_end_the_map);
     suite_add_tcase(suite, multiboot2);
 
     TCase *malformed = tcase_create("multiboot2 malformed");
