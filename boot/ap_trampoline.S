@@ -35,9 +35,15 @@ ap_trampoline_start:
         cld
         xorw    %ax, %ax
         movw    %ax, %ds
+        /* An empty IDT: should an NMI arrive before the kernel's IDT is
+         * loaded, the CPU shuts down cleanly instead of jumping through
+         * whatever the real-mode vector table holds. */
+        lidtl   T(trampoline_idt_pointer)
         lgdtl   T(trampoline_gdt_pointer)
-        movl    %cr0, %eax
-        orl     $1, %eax                        /* protection on */
+        /* A whole CR0, not an OR into the reset value: after INIT, CR0 has
+         * the cache-disable bits (CD, NW) set, and a CPU left that way runs
+         * with its caches off. PE | ET | NE. */
+        movl    $0x00000031, %eax
         movl    %eax, %cr0
         ljmpl   $0x08, $T(trampoline_32)
 
@@ -56,8 +62,7 @@ trampoline_32:
         movl    T(parameter_efer), %eax
         xorl    %edx, %edx
         wrmsr
-        movl    %cr0, %eax
-        orl     $0x80010000, %eax               /* paging, write protect */
+        movl    $0x80010031, %eax               /* PG | WP | NE | ET | PE: paging on */
         movl    %eax, %cr0
         ljmp    $0x18, $T(trampoline_64)
 
@@ -109,6 +114,9 @@ trampoline_gdt:
 trampoline_gdt_pointer:
         .short  trampoline_gdt_pointer - trampoline_gdt - 1
         .long   T(trampoline_gdt)
+trampoline_idt_pointer:
+        .short  0
+        .long   0
 
         /* struct ap_trampoline_parameters in kernel/smp.c; the CPU table
          * (CPUS_MAX rows of 24 bytes) follows, written there by smp.c. */

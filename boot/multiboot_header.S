@@ -38,8 +38,8 @@ multiboot2_header:
         .long multiboot2_header_end - multiboot2_header
         .long -(MULTIBOOT2_MAGIC + MULTIBOOT2_ARCH_I386 + (multiboot2_header_end - multiboot2_header))
         /* No framebuffer request: under BIOS we want VGA text mode; under UEFI
-         * grub.cfg keeps GRUB's GOP framebuffer (gfxpayload=keep) and GRUB
-         * passes it to us in a framebuffer tag. */
+         * grub.cfg asks for a graphics payload (gfxpayload=auto) and GRUB
+         * passes its GOP framebuffer to us in a framebuffer tag. */
         .balign 8
         .short MULTIBOOT2_TAG_END
         .short 0

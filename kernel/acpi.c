@@ -31,11 +31,16 @@
  * with a warning that names it; the rest of the machine is still usable.
  *
  * Physical addresses are followed with physical_to_virtual, so the unit tests
- * can build a whole table tree in a buffer. In the kernel, tables anywhere in
- * RAM are reachable once paging_init has identity-mapped it.
+ * can build a whole table tree in a buffer. In the kernel the tables are read
+ * early, through the boot page tables, which map the first 4 GiB: a table
+ * placed above that (firmware keeps them low in practice) is ignored with a
+ * warning rather than followed into unmapped memory.
  */
 #include "acpi.h"
 #include "unaligned.h"
+
+// The tables are read through the boot page tables (boot/entry.S).
+#define ACPI_REACHABLE_LIMIT (4ull << 30)
 #include "physical.h"
 #include "printk.h"
 #include <string.h>
@@ -74,6 +79,12 @@ static const struct acpi_table_header *acpi_checked_table(uint64_t physical, con
 {
     if (physical == 0)
         return NULL;
+    if (physical >= ACPI_REACHABLE_LIMIT - ACPI_HEADER_SIZE) {
+        if (!quiet)
+            log_warning("acpi: a table at %#llx lies above 4 GiB, beyond the boot page tables; ignored\n",
+                        (unsigned long long)physical);
+        return NULL;
+    }
     const struct acpi_table_header *header = physical_to_virtual(physical);
     char name[5];
     acpi_printable_signature(header->signature, name);
@@ -82,6 +93,8 @@ static const struct acpi_table_header *acpi_checked_table(uint64_t physical, con
         problem = "is not the expected table";
     else if (header->length < ACPI_HEADER_SIZE || header->length > ACPI_TABLE_SIZE_MAX)
         problem = "has an implausible length";
+    else if (physical + header->length > ACPI_REACHABLE_LIMIT)
+        problem = "runs past 4 GiB, beyond the boot page tables";
     else if (acpi_sum((const uint8_t *)header, header->length) != 0)
         problem = "has a bad checksum";
     if (problem == NULL)

@@ -7,7 +7,10 @@
  * before the first C call so the walk ends there. A broken chain (a corrupt
  * stack) must not fault again while we report the first fault, so every
  * frame pointer is checked before it is read: aligned, above the previous
- * one, and inside the kernel's direct map.
+ * one, and inside the identity-mapped memory (paging_identity_limit). A
+ * frame inside that range can still sit on an unmapped guard page; the trap
+ * handler catches a fault raised while a report is being printed and stops
+ * there (kernel/traps.c).
  *
  * Names come from the table that tools/kernel-symbols generates from the
  * kernel's first link and the build embeds in the second: sorted
@@ -15,6 +18,7 @@
  * starts at or below the address.
  */
 #include "backtrace.h"
+#include "paging.h"
 #include "printk.h"
 #include <stdio.h>
 
@@ -32,9 +36,6 @@ extern const char _kernel_start[], _kernel_text_end[];
 // The lowest address a stack can have: page 0 is never mapped, and the first
 // megabyte holds no kernel stack.
 #define STACK_LOWEST 0x100000ull
-// Frame pointers are only followed within the identity-mapped low memory
-// where all kernel stacks live.
-#define STACK_HIGHEST (64ull << 30)
 
 void backtrace_symbolize(uint64_t address, char *text, size_t size)
 {
@@ -68,12 +69,14 @@ void backtrace_print(uint64_t rip, uint64_t rbp)
     print_frame(0, rip);
     uint64_t previous = 0;
     uint64_t last_printed = rip;
+    // Before the kernel's page tables exist, the boot map covers 4 GiB.
+    uint64_t mapped_limit = paging_identity_limit() ? paging_identity_limit() : 4ull << 30;
     int repeats = 0;   // frames skipped because they repeat the one above (recursion)
     int printed = 1;
     for (int depth = 1; depth < BACKTRACE_FRAMES_WALKED_MAX && printed < BACKTRACE_FRAMES_MAX; depth++) {
         if (rbp == 0)
             break;  // the bottom frame (boot/entry.S or an AP's entry)
-        if (rbp % 8 != 0 || rbp <= previous || rbp < STACK_LOWEST || rbp >= STACK_HIGHEST) {
+        if (rbp % 8 != 0 || rbp <= previous || rbp < STACK_LOWEST || rbp + 16 > mapped_limit) {
             printk(LOG_EMERGENCY, "  (frame pointer %#llx looks corrupt; stopping)\n", (unsigned long long)rbp);
             break;
         }

@@ -23,9 +23,10 @@
  * is much harder to fix. The console already works when cmdline_parse runs,
  * so the warnings are seen.
  *
- * Boot loaders put the kernel image's path first: QEMU's -kernel prepends the
- * file name to what -append gave, GRUB passes "/boot/hardway.elf ...". That
- * first word is skipped when it contains no '=' but contains '/' or '.',
+ * QEMU's -kernel puts the kernel image's path first: it prepends the file
+ * name to what -append gave. (GRUB's multiboot2 passes only the words after
+ * the path; multiboot1 loaders may pass the path too.) That first word is
+ * skipped when it contains no '=' but contains '/' or '.',
  * which no option name does.
  */
 #include "cmdline.h"

@@ -2,9 +2,10 @@
  * The kernel command line: `key=value` words, as in Linux.
  *
  * Every option lives in one table in kernel/cmdline.c (name, kind, default,
- * accepted values, meaning, and where the value is stored). The parser, the
- * printout of the effective options and docs/cmdline.md are all read off that
- * table, so an option is added in exactly one place. The values end up in the
+ * accepted values, meaning, and where the value is stored). The parser and
+ * the boot's printout of the effective options are read off that table, and
+ * a unit test holds docs/cmdline.md to it, so an option is added in one place
+ * (plus its row in the document, which the test demands). The values end up in the
  * `kernel_options` structure, which the rest of the kernel reads.
  */
 #ifndef HARDWAY_CMDLINE_H

@@ -74,6 +74,7 @@ static inline void __attribute__((noreturn)) cpu_halt_forever(void)
 static inline void cpu_relax(void) { __asm__ volatile("pause" : : : "memory"); }
 
 #define MSR_EFER            0xC0000080
+#define EFER_LONG_MODE_ACTIVE (1ull << 10)
 #define MSR_FS_BASE         0xC0000100
 #define MSR_GS_BASE         0xC0000101
 #define MSR_KERNEL_GS_BASE  0xC0000102

@@ -23,6 +23,7 @@
  */
 #include "lapic.h"
 #include "cpu.h"
+#include "interrupt_flag.h"
 #include "physical.h"
 #include "traps.h"
 
@@ -83,17 +84,26 @@ static void lapic_write(enum lapic_register reg, uint32_t value)
 // Sends an IPI. `destination` is an APIC id; ignored with a shorthand.
 static void lapic_send_command(uint32_t destination, uint32_t command)
 {
+    // Interrupts off: under xAPIC a handler that sent an IPI between our two
+    // ICR writes would retarget ours.
+    uint64_t flags = interrupts_save_and_disable();
     if (x2apic) {
         // The ICR write is one MSR write; the MSR write is not serialising
         // with respect to earlier stores, so fence them first.
         __asm__ volatile("mfence" : : : "memory");
         wrmsr(0x800 + LAPIC_ICR_LOW / 16, ((uint64_t)destination << 32) | command);
-        return;
+    } else {
+        lapic_write(LAPIC_ICR_HIGH, destination << 24);
+        lapic_write(LAPIC_ICR_LOW, command);
+        while (lapic_read(LAPIC_ICR_LOW) & ICR_DELIVERY_PENDING)
+            cpu_relax();
     }
-    lapic_write(LAPIC_ICR_HIGH, destination << 24);
-    lapic_write(LAPIC_ICR_LOW, command);
-    while (lapic_read(LAPIC_ICR_LOW) & ICR_DELIVERY_PENDING)
-        cpu_relax();
+    interrupts_restore(flags);
+}
+
+uint64_t lapic_physical_address(void)
+{
+    return rdmsr(MSR_APIC_BASE) & ~0xFFFull & ((1ull << 52) - 1);
 }
 
 void lapic_init_this_cpu(void)
@@ -102,6 +112,9 @@ void lapic_init_this_cpu(void)
     uint64_t base = rdmsr(MSR_APIC_BASE);
     x2apic = (features.ecx >> 21) & 1;
     if (x2apic) {
+        // Disabled -> x2APIC directly is an invalid transition (a #GP on
+        // KVM): enable in xAPIC mode first.
+        wrmsr(MSR_APIC_BASE, base | APIC_BASE_ENABLE);
         wrmsr(MSR_APIC_BASE, base | APIC_BASE_ENABLE | APIC_BASE_X2APIC);
     } else {
         wrmsr(MSR_APIC_BASE, base | APIC_BASE_ENABLE);

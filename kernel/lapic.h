@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+// Where this CPU's local APIC registers are (IA32_APIC_BASE), for mapping.
+uint64_t lapic_physical_address(void);
 // Enables the calling CPU's local APIC (x2APIC mode when the CPU has it).
 void lapic_init_this_cpu(void);
 bool lapic_ready(void);

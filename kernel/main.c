@@ -71,6 +71,7 @@ static void read_boot_info(void)
 static void read_command_line(void)
 {
     cmdline_parse(boot_info.command_line);
+    cmdline_print_options();
 }
 
 // The boot page tables map the first 4 GiB: a screen there can start now, so
@@ -117,7 +118,9 @@ static void start_paging(void)
     if (!paging_init(&layout, &boot_info))
         panic("cannot build the kernel page tables: out of memory");
     paging_unmap((uint64_t)(uintptr_t)boot_stack_guard);
-    bool mapped = paging_map_mmio(acpi_info.lapic_address, PAGE_SIZE);
+    // The local APIC where the CPU says it is (the MADT's copy of the
+    // address may be missing); the IOAPICs where the MADT says.
+    bool mapped = paging_map_mmio(lapic_physical_address(), PAGE_SIZE);
     for (uint32_t i = 0; i < acpi_info.ioapic_count; i++)
         mapped &= paging_map_mmio(acpi_info.ioapics[i].address, PAGE_SIZE);
     uint64_t screen_start, screen_size;
@@ -134,6 +137,12 @@ static void start_interrupt_controllers(void)
     pic_disable();
     lapic_init_this_cpu();
     ioapic_init(&acpi_info);
+}
+
+static void start_clock(void)
+{
+    bool pm_timer_io = acpi_info.pm_timer.address_space == ACPI_ADDRESS_SPACE_IO;
+    time_calibration_start(pm_timer_io ? (uint16_t)acpi_info.pm_timer.address : 0, acpi_info.pm_timer_32bit);
 }
 
 static void start_timer(void)
@@ -162,7 +171,7 @@ void kernel_main(uint32_t loader_magic, uint32_t loader_info)
     boot_step("screen", start_screen);
     boot_step("acpi", read_acpi);
     boot_step("interrupts", start_interrupt_controllers);
-    boot_step("clock start", time_calibration_start);
+    boot_step("clock start", start_clock);
     boot_step("memory", start_memory);
     boot_step("paging", start_paging);
     boot_step("clock", time_calibration_finish);
@@ -170,7 +179,7 @@ void kernel_main(uint32_t loader_magic, uint32_t loader_info)
     boot_step("smp", start_other_cpus);
 
     uint64_t boot_ns = bootchart_elapsed_ns();
-    log_notice("hardway ready: cpus=%u mem=%llu MiB boot_ns=%llu\n", cpus_online,
+    log_always("hardway ready: cpus=%u mem=%llu MiB boot_ns=%llu\n", cpus_online,
              (unsigned long long)(boot_info_available_memory(&boot_info) >> 20), (unsigned long long)boot_ns);
     if (kernel_options.bootchart)
         bootchart_print();

@@ -33,15 +33,23 @@ void panic_halt_this_cpu(void)
     cpu_halt_forever();
 }
 
+bool panic_begin(void)
+{
+    interrupts_disable();
+    console_enter_panic_mode();
+    int me = (int)this_cpu()->index;
+    int expected = -1;
+    if (__atomic_compare_exchange_n(&panic_owner, &expected, me, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+        return true;
+    if (expected == me)
+        return false;   // a fault inside our own report
+    // Another CPU is reporting; it will stop us with an NMI. Don't talk over it.
+    panic_halt_this_cpu();
+}
+
 void kernel_die(void)
 {
     interrupts_disable();
-    // Only the first CPU to die stops the others; a second one just halts.
-    int me = (int)this_cpu()->index;
-    int expected = -1;
-    if (!__atomic_compare_exchange_n(&panic_owner, &expected, me, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST) &&
-        expected != me)
-        panic_halt_this_cpu();
     panic_halting = true;
     if (lapic_ready())
         lapic_send_nmi_to_others();
@@ -51,8 +59,10 @@ void kernel_die(void)
 
 void panic(const char *format, ...)
 {
-    interrupts_disable();
-    console_enter_panic_mode();
+    if (!panic_begin()) {
+        printk(LOG_EMERGENCY, "panic while reporting a fatal error; stopping\n");
+        kernel_die();
+    }
     char message[256];
     va_list arguments;
     va_start(arguments, format);

@@ -4,6 +4,11 @@
 
 #include <stdbool.h>
 
+// Claims the right to report a fatal error, before printing one: the first
+// CPU to claim it reports; any other CPU halts here (and is stopped for good
+// by the reporter's NMI). Returns false on the reporting CPU itself when it
+// faults again while reporting: then stop, don't report again.
+bool panic_begin(void);
 // Prints "panic: MESSAGE" with the CPU and a backtrace, then kernel_die().
 void panic(const char *format, ...) __attribute__((noreturn, format(printf, 1, 2)));
 // Stops every CPU; exits QEMU with a failure status when the isa-debug-exit

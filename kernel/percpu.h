@@ -37,12 +37,17 @@ enum interrupt_stack {
     INTERRUPT_STACK_COUNT = 3,
 };
 
+// A CPU's bring-up, as kernel/smp.c drives it. STARTING -> RUNNING is the AP
+// claiming itself, STARTING -> ABANDONED the boot CPU giving up on it: one
+// compare-and-swap decides which happened. RUNNING -> ONLINE once it is in
+// cpus[] and takes timer ticks.
+enum cpu_start_state { CPU_STARTING = 0, CPU_RUNNING, CPU_ONLINE, CPU_ABANDONED };
+
 struct cpu {
     struct cpu *self;                 // %gs:0, see this_cpu()
     uint32_t index;                   // 0 for the boot CPU, then in the order CPUs came online
     uint32_t apic_id;
-    volatile bool online;             // set by the CPU itself once it runs kernel code
-    uint32_t start_state;             // smp.c: starting, running or abandoned (claimed by CAS)
+    uint32_t start_state;             // enum cpu_start_state (smp.c)
     volatile uint64_t timer_ticks;    // timer interrupts taken
     volatile uint64_t ipis_received;  // test IPIs taken (selftest=ipi)
     uint64_t stack_top;               // the CPU's kernel stack (the boot stack for CPU 0)

@@ -31,5 +31,9 @@ void printk(int level, const char *format, ...) __attribute__((format(printf, 2,
 #define log_notice(...)  printk(LOG_NOTICE, __VA_ARGS__)
 #define log_info(...)    printk(LOG_INFO, __VA_ARGS__)
 #define log_debug(...)   printk(LOG_DEBUG, __VA_ARGS__)
+// Lines that are part of the kernel's interface -- "hardway ready: ...",
+// self-test verdicts -- which tests and tools read: printed at every
+// loglevel, without a prefix.
+#define log_always(...)  printk(LOG_EMERGENCY, __VA_ARGS__)
 
 #endif

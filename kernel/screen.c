@@ -12,7 +12,7 @@
  *     framebuffer information gets the standard text screen too.
  *   - UEFI: there is no text mode, only the linear framebuffer that the
  *     firmware's Graphics Output Protocol set up and GRUB passes on
- *     (gfxpayload=keep). We draw the characters ourselves with a bitmap font
+ *     (grub.cfg: gfxpayload=auto). We draw the characters ourselves with a bitmap font
  *     (kernel/console_framebuffer.c). A UEFI boot without a framebuffer has
  *     no screen we can use; the console then stays on serial.
  *

@@ -177,7 +177,7 @@ static bool selftest_ioapic_run(char *reason, size_t size)
 
 static bool selftest_reboot_run(char *reason, size_t size)
 {
-    log_notice("selftest reboot: resetting the machine\n");
+    log_always("selftest reboot: resetting the machine\n");
     power_reboot();
     snprintf(reason, size, "the machine did not reset");
     return false;
@@ -211,9 +211,9 @@ void selftest_run(const char *name)
         snprintf(reason, sizeof reason, "no such self-test (known: fault, timer, ipi, ioapic, reboot, stack-overflow)");
 
     if (passed)
-        log_notice("selftest %s: ok\n", name);
+        log_always("selftest %s: ok\n", name);
     else
-        log_notice("selftest %s: FAIL %s\n", name, reason);
+        log_always("selftest %s: FAIL %s\n", name, reason);
     power_exit_qemu(passed ? POWER_EXIT_SUCCESS : POWER_EXIT_FAILURE);
     power_off();
 }

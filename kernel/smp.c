@@ -29,6 +29,7 @@
  * skips it on such CPUs too, so we wait 10 microseconds.
  */
 #include "smp.h"
+#include "spinlock.h"
 #include "cpu.h"
 #include "gdt.h"
 #include "lapic.h"
@@ -61,7 +62,9 @@ struct ap_trampoline_parameters {
     struct ap_trampoline_cpu cpus[CPUS_MAX];
 };
 
-enum cpu_start_state { CPU_STARTING = 0, CPU_RUNNING, CPU_ABANDONED };
+// Publishing a CPU in cpus[] and cpus_online, one at a time, so that
+// cpus[0 .. cpus_online - 1] are always valid.
+static struct spinlock publish_lock = SPINLOCK_INITIALIZER;
 
 extern const char ap_trampoline_start[], ap_trampoline_end[], ap_trampoline_parameters[];
 
@@ -87,16 +90,20 @@ static void busy_wait(uint64_t nanoseconds)
         cpu_relax();
 }
 
-// Waits until every CPU in `starting` is online or `nanoseconds` pass;
-// returns how many are online.
-static uint32_t wait_until_online(struct cpu **starting, uint32_t count, uint64_t nanoseconds)
+// Waits until no CPU in `starting` is in state `state` any more, or
+// `nanoseconds` pass; returns how many are online.
+static uint32_t wait_while_in_state(struct cpu **starting, uint32_t count, enum cpu_start_state state,
+                                    uint64_t nanoseconds)
 {
     uint64_t end = nanotime() + nanoseconds;
     for (;;) {
-        uint32_t online = 0;
-        for (uint32_t i = 0; i < count; i++)
-            online += __atomic_load_n(&starting[i]->online, __ATOMIC_ACQUIRE);
-        if (online == count || nanotime() > end)
+        uint32_t online = 0, waiting = 0;
+        for (uint32_t i = 0; i < count; i++) {
+            uint32_t current = __atomic_load_n(&starting[i]->start_state, __ATOMIC_ACQUIRE);
+            online += current == CPU_ONLINE;
+            waiting += current == state;
+        }
+        if (waiting == 0 || nanotime() > end)
             return online;
         cpu_relax();
     }
@@ -149,13 +156,18 @@ void ap_entry(struct cpu *cpu)
                                      __ATOMIC_SEQ_CST))
         cpu_halt_forever();   // the boot CPU gave up on us
     lapic_init_this_cpu();
-    cpu->index = __atomic_fetch_add(&cpus_online, 1, __ATOMIC_SEQ_CST);
-    cpus[cpu->index] = cpu;
     if (lapic_id() != cpu->apic_id)
-        log_warning("smp: cpu %u expected APIC id %u but has %u\n", cpu->index, cpu->apic_id, lapic_id());
+        log_warning("smp: CPU expected APIC id %u but has %u\n", cpu->apic_id, lapic_id());
+    // Take the next number, enter cpus[], say so, and only then count
+    // ourselves in cpus_online.
+    spinlock_lock(&publish_lock);
+    cpu->index = cpus_online;
+    cpus[cpu->index] = cpu;
     timer_start_this_cpu();
-    __atomic_store_n(&cpu->online, true, __ATOMIC_RELEASE);
     log_info("cpu %u online (APIC id %u)\n", cpu->index, cpu->apic_id);
+    __atomic_store_n(&cpu->start_state, CPU_ONLINE, __ATOMIC_RELEASE);
+    __atomic_store_n(&cpus_online, cpu->index + 1, __ATOMIC_RELEASE);
+    spinlock_unlock(&publish_lock);
     smp_idle();
 }
 
@@ -169,7 +181,7 @@ void smp_start_all(const struct acpi_info *acpi)
 {
     interrupt_register(VECTOR_IPI_WAKE, wake_interrupt);
     boot_cpu.apic_id = lapic_id();
-    boot_cpu.online = true;
+    boot_cpu.start_state = CPU_ONLINE;
     cpus_online = 1;
     log_info("cpu 0 online (APIC id %u, the boot CPU; %s)\n", boot_cpu.apic_id,
              lapic_x2apic_mode() ? "x2APIC" : "xAPIC");
@@ -177,7 +189,9 @@ void smp_start_all(const struct acpi_info *acpi)
            (size_t)(ap_trampoline_end - ap_trampoline_start));
     struct ap_trampoline_parameters *parameters = physical_to_virtual(
         TRAMPOLINE_ADDRESS + (uint64_t)(ap_trampoline_parameters - ap_trampoline_start));
-    parameters->efer = rdmsr(MSR_EFER);
+    // The boot CPU's EFER (long mode, no-execute) without the read-only
+    // "long mode active" bit, which the CPU sets itself.
+    parameters->efer = rdmsr(MSR_EFER) & ~EFER_LONG_MODE_ACTIVE;
     parameters->entry = (uint64_t)(uintptr_t)ap_entry;
 
     // 1, 2: a struct cpu and stacks for each, and the trampoline's table.
@@ -186,6 +200,10 @@ void smp_start_all(const struct acpi_info *acpi)
     for (uint32_t i = 0; i < acpi->cpu_count; i++) {
         uint32_t apic_id = acpi->cpus[i].apic_id;
         if (apic_id == boot_cpu.apic_id)
+            continue;
+        // "Online capable" CPUs are hot-plug slots the firmware may fill
+        // later, not CPUs that are there now: like Linux, do not start them.
+        if (acpi->cpus[i].online_capable)
             continue;
         if (count + 1 == CPUS_MAX) {
             log_warning("smp: more than %d CPUs; using the first %d\n", CPUS_MAX, CPUS_MAX);
@@ -214,21 +232,21 @@ void smp_start_all(const struct acpi_info *acpi)
     busy_wait(INIT_WAIT_NS);
     for (uint32_t i = 0; i < count; i++)
         lapic_send_startup(starting[i]->apic_id, TRAMPOLINE_ADDRESS / PAGE_SIZE);
-    if (wait_until_online(starting, count, STARTUP_FIRST_WAIT_NS) == count)
+    if (wait_while_in_state(starting, count, CPU_STARTING, STARTUP_FIRST_WAIT_NS) == count)
         return;
     for (uint32_t i = 0; i < count; i++)
         if (__atomic_load_n(&starting[i]->start_state, __ATOMIC_SEQ_CST) == CPU_STARTING)
             lapic_send_startup(starting[i]->apic_id, TRAMPOLINE_ADDRESS / PAGE_SIZE);
-    if (wait_until_online(starting, count, STARTUP_SECOND_WAIT_NS) == count)
-        return;
+    wait_while_in_state(starting, count, CPU_STARTING, STARTUP_SECOND_WAIT_NS);
     for (uint32_t i = 0; i < count; i++) {
         uint32_t expected = CPU_STARTING;
         if (__atomic_compare_exchange_n(&starting[i]->start_state, &expected, CPU_ABANDONED, false,
                                         __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
             log_warning("smp: CPU with APIC id %u did not start; going on without it\n", starting[i]->apic_id);
     }
-    // The ones that did start finish coming online on their own.
-    wait_until_online(starting, count, STARTUP_SECOND_WAIT_NS);
+    // The ones that did start finish coming online on their own: wait for
+    // those only, not for the abandoned.
+    wait_while_in_state(starting, count, CPU_RUNNING, STARTUP_SECOND_WAIT_NS);
 }
 
 void smp_wake(uint32_t cpu_index)

@@ -8,8 +8,8 @@
 
 // Sets up the boot CPU's struct cpu (GS base, interrupt stacks). First step of the boot.
 void smp_setup_boot_cpu(void);
-// Starts every enabled CPU the MADT lists, one after another; returns when
-// each has come online or has been given up on (with a warning).
+// Starts every enabled CPU the MADT lists, all at once; returns when each
+// has come online or has been given up on (with a warning).
 void smp_start_all(const struct acpi_info *acpi);
 // Wakes a CPU halted in its idle loop.
 void smp_wake(uint32_t cpu_index);

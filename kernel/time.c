@@ -19,6 +19,12 @@
  * Each reading of the PIT takes a few port accesses, slow under emulation,
  * so the TSC is read on both sides of it and the midpoint used.
  *
+ * A machine may have no working PIT (QEMU's `-machine pc,pit=off`, some
+ * modern hardware): a count that never moves is noticed, and the ACPI PM
+ * timer (3.579545 MHz, the FADT's PM_TMR_BLK) measures the window instead.
+ * With neither, or with a TSC or APIC timer that does not count, the boot
+ * stops with a sentence saying so rather than running with a clock that lies.
+ *
  * Conversion uses a fixed-point multiplier, nanoseconds = ticks * mult >> 32,
  * computed once, so nanotime() has no division.
  *
@@ -29,12 +35,20 @@
 #include "time.h"
 #include "cpu.h"
 #include "lapic.h"
+#include "panic.h"
 #include "pit.h"
+#include "printk.h"
 
 // At least 5 ms of PIT ticks: long enough that the error of one reading is
 // well under 1%, even under emulation.
 #define CALIBRATION_MINIMUM_PIT_TICKS (PIT_FREQUENCY_HZ / 200)
 #define CALIBRATION_PIT_START 0xFFFFu
+// PIT readings without a change before we call the PIT dead: far longer
+// than one PIT tick (838 ns) takes, however slow the port accesses.
+#define CALIBRATION_PIT_STALL_READS 100000
+#define CALIBRATION_PIT_RESTARTS_MAX 3
+#define PM_TIMER_HZ 3579545u
+#define CALIBRATION_MINIMUM_PM_TICKS (PM_TIMER_HZ / 200)
 #define NANOSECONDS_PER_SECOND 1000000000ull
 
 static uint64_t tsc_hz;
@@ -52,6 +66,8 @@ struct clock_sample {
 };
 
 static struct clock_sample calibration_start;
+static uint16_t pm_timer_port;
+static uint32_t pm_timer_mask;
 
 static struct clock_sample clock_sample_take(void)
 {
@@ -68,35 +84,70 @@ static void calibration_begin_window(void)
     calibration_start = clock_sample_take();
 }
 
-void time_calibration_start(void)
+void time_calibration_start(uint16_t acpi_pm_timer_port, bool acpi_pm_timer_32bit)
 {
+    pm_timer_port = acpi_pm_timer_port;
+    pm_timer_mask = acpi_pm_timer_32bit ? 0xFFFFFFFFu : 0xFFFFFFu;
     struct cpuid_result extended = cpuid(0x80000000, 0);
     if (extended.eax >= 0x80000007)
         tsc_invariant = (cpuid(0x80000007, 0).edx >> 8) & 1;
     calibration_begin_window();
 }
 
+// Measures a window of the ACPI PM timer from scratch: the fallback when
+// the PIT does not count. Returns the PM timer ticks the window lasted.
+static uint64_t calibrate_with_pm_timer(struct clock_sample *end)
+{
+    lapic_timer_start_free_running();
+    uint32_t start_pm = inl(pm_timer_port) & pm_timer_mask;
+    calibration_start = clock_sample_take();
+    uint32_t elapsed;
+    do {
+        cpu_relax();
+        *end = clock_sample_take();
+        elapsed = ((inl(pm_timer_port) & pm_timer_mask) - start_pm) & pm_timer_mask;
+    } while (elapsed < CALIBRATION_MINIMUM_PM_TICKS);
+    return elapsed;
+}
+
 void time_calibration_finish(void)
 {
     struct clock_sample end;
-    for (;;) {
-        if (pit_countdown_done()) {
+    uint64_t reference_ticks, reference_hz = PIT_FREQUENCY_HZ;
+    int restarts = 0;
+    for (long reads = 0;; reads++) {
+        bool pit_dead = restarts > CALIBRATION_PIT_RESTARTS_MAX;
+        if (!pit_dead && pit_countdown_done()) {
             // Over 55 ms since the start: the count wrapped. Start again.
+            // (A missing PIT can read as "done" at once, every time: after
+            // a few restarts it counts as dead.)
             calibration_begin_window();
+            restarts++;
+            reads = 0;
             continue;
         }
         end = clock_sample_take();
-        if ((uint16_t)(calibration_start.pit - end.pit) >= CALIBRATION_MINIMUM_PIT_TICKS)
+        reference_ticks = (uint16_t)(calibration_start.pit - end.pit);
+        if (!pit_dead && reference_ticks >= CALIBRATION_MINIMUM_PIT_TICKS)
             break;
+        if (pit_dead || (reference_ticks == 0 && reads > CALIBRATION_PIT_STALL_READS)) {
+            if (pm_timer_port == 0)
+                panic("time: the PIT does not count and ACPI has no PM timer: no clock to measure the TSC by");
+            log_warning("time: the PIT does not count; measuring with the ACPI PM timer\n");
+            reference_ticks = calibrate_with_pm_timer(&end);
+            reference_hz = PM_TIMER_HZ;
+            break;
+        }
         cpu_relax();
     }
     lapic_timer_stop();
 
-    uint64_t pit_ticks = (uint16_t)(calibration_start.pit - end.pit);
-    tsc_hz = (end.tsc - calibration_start.tsc) * PIT_FREQUENCY_HZ / pit_ticks;
-    lapic_timer_hz = (uint64_t)(calibration_start.lapic - end.lapic) * PIT_FREQUENCY_HZ / pit_ticks;
+    tsc_hz = (end.tsc - calibration_start.tsc) * reference_hz / reference_ticks;
+    lapic_timer_hz = (uint64_t)(calibration_start.lapic - end.lapic) * reference_hz / reference_ticks;
     if (tsc_hz == 0)
-        tsc_hz = NANOSECONDS_PER_SECOND;   // a TSC that did not move; keep nanotime defined
+        panic("time: the TSC does not count");
+    if (lapic_timer_hz == 0 && !lapic_tsc_deadline_supported())
+        panic("time: the local APIC timer does not count, and there is no TSC-deadline mode");
     // 64-bit arithmetic only (no 128-bit division in a freestanding kernel):
     // 10^9 << 32 fits in 64 bits, and tsc_hz is split into whole gigahertz
     // and the remainder, each of which fits after the shift.

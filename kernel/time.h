@@ -7,9 +7,11 @@
 
 // Measures the TSC and the local APIC timer against the PIT, in two halves
 // so that other boot steps can run in between. Boot CPU only, local APIC on.
-void time_calibration_start(void);
+// The ACPI PM timer's I/O port (0 when there is none) is the fallback
+// reference should the PIT not count.
+void time_calibration_start(uint16_t acpi_pm_timer_port, bool acpi_pm_timer_32bit);
 void time_calibration_finish(void);
-// Nanoseconds since time_calibrate's reference point; monotonic on each CPU.
+// Nanoseconds since the calibration's reference point; monotonic on each CPU.
 uint64_t nanotime(void);
 // Converts a TSC count difference to nanoseconds, and back.
 uint64_t time_tsc_to_nanoseconds(uint64_t tsc_ticks);

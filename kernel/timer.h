@@ -6,7 +6,7 @@
 
 #define TIMER_HZ 100
 
-// Starts the calling CPU's tick. time_calibrate must have run.
+// Starts the calling CPU's tick. time_calibration_finish must have run.
 void timer_start_this_cpu(void);
 // "tsc-deadline" or "lapic-one-shot": which mechanism the tick uses.
 const char *timer_mode_name(void);

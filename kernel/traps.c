@@ -11,8 +11,8 @@
  *   - every other CPU exception is a kernel bug: we print the exception's
  *     name, the error code decoded, CR2, all registers and a symbolized
  *     backtrace, then stop the machine (kernel_die);
- *   - vectors 32 and up call the handler registered for them, then
- *     acknowledge the interrupt at the local APIC.
+ *   - vectors 32 and up call the handler registered for them; those the
+ *     APIC delivers (0x30 and up) are then acknowledged at the local APIC.
  *
  * NMI, double fault and machine check run on their own interrupt stacks (the
  * TSS's IST), so even a kernel stack overflow is reported.
@@ -103,8 +103,12 @@ static void describe_page_fault_error(uint64_t error_code, uint64_t address)
 
 static void report_exception(const struct trap_frame *frame)
 {
-    console_enter_panic_mode();
     uint64_t cr2 = read_cr2();
+    if (!panic_begin()) {
+        printk(LOG_EMERGENCY, "exception %llu at %#llx while reporting a fatal error; stopping\n",
+               (unsigned long long)frame->vector, (unsigned long long)frame->rip);
+        kernel_die();
+    }
     struct cpu *cpu = this_cpu();
     printk(LOG_EMERGENCY, "\nexception: %s, vector %llu, on cpu %u\n",
            exception_names[frame->vector], (unsigned long long)frame->vector, cpu ? cpu->index : 0);

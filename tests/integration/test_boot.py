@@ -43,3 +43,12 @@ def test_elf_boots_with_qemu_kernel():
     run = boot_until_ready(kernel=KERNEL_ELF, append="loglevel=info", smp=2, memory=MEMORY_MIB,
                            timeout=TIMEOUT_KERNEL)
     assert_ready(run, 2, MEMORY_MIB)
+
+
+def test_boots_without_a_pit():
+    # No 8254 PIT (as on some modern machines): the TSC and APIC timer are
+    # measured against the ACPI PM timer instead, and the boot says so.
+    run = boot_until_ready(kernel=KERNEL_ELF, smp=2, memory=MEMORY_MIB, timeout=TIMEOUT_KERNEL,
+                           extra=["--", "-machine", "pc,pit=off"])
+    assert_ready(run, 2, MEMORY_MIB)
+    assert run.lines_containing("measuring with the ACPI PM timer"), "no word of the fallback clock"
