@@ -22,7 +22,7 @@ LD          := ld
 # not save them on every interrupt), frame pointers kept for backtraces.
 KERNEL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror \
         -ffreestanding -nostdinc -isystem $(shell $(CC) -print-file-name=include) \
-        -Ikernel/libc/include -Ikernel \
+        -Ikernel/libc/include -Ikernel -Iruntime \
         -fno-stack-protector -fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only \
         -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
         -fno-asynchronous-unwind-tables -fno-strict-aliasing -MMD -MP
@@ -36,8 +36,17 @@ KERNEL_LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --no-
 
 KERNEL_C_SOURCES := $(wildcard kernel/*.c kernel/libc/*.c kernel/drivers/*.c)
 KERNEL_S_SOURCES := $(wildcard boot/*.S kernel/*.S)
+# The goroutine runtime, built freestanding into the kernel (its Linux port
+# stays out), and kernel/platform.c, its kernel port. Their code is moved into
+# the section runtime_text, which boot/kernel.ld brackets with symbols:
+# asynchronous preemption never stops a goroutine there (runtime/preempt.c).
+RUNTIME_KERNEL_SOURCES := $(filter-out runtime/platform_linux.c,$(wildcard runtime/*.c)) runtime/context_amd64.S
+RUNTIME_KERNEL_OBJECTS := $(patsubst runtime/%,$(BUILD)/runtime/kernel/%.o,$(RUNTIME_KERNEL_SOURCES))
 KERNEL_OBJECTS   := $(KERNEL_S_SOURCES:%.S=$(BUILD)/%.o) $(KERNEL_C_SOURCES:%.c=$(BUILD)/%.o) \
-                    $(KERNEL_EXTRA_OBJECTS)
+                    $(RUNTIME_KERNEL_OBJECTS) $(KERNEL_EXTRA_OBJECTS)
+# All of a function's code must land in runtime_text: no cold parts split off.
+RUNTIME_KERNEL_CFLAGS  := -Iruntime -fno-reorder-blocks-and-partition -fno-reorder-functions
+RENAME_TO_RUNTIME_TEXT := objcopy --rename-section .text=runtime_text,alloc,load,readonly,code,contents
 
 .PHONY: all kernel deps clean
 all: kernel
@@ -50,6 +59,21 @@ $(BUILD)/%.o: %.c
 $(BUILD)/%.o: %.S
 	@mkdir -p $(dir $@)
 	$(CC) $(KERNEL_ASFLAGS) -c $< -o $@
+
+$(BUILD)/runtime/kernel/%.c.o: runtime/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(KERNEL_CFLAGS) $(RUNTIME_KERNEL_CFLAGS) -c $< -o $@
+	$(RENAME_TO_RUNTIME_TEXT) $@
+
+$(BUILD)/runtime/kernel/%.S.o: runtime/%.S
+	@mkdir -p $(dir $@)
+	$(CC) $(KERNEL_ASFLAGS) -c $< -o $@
+	$(RENAME_TO_RUNTIME_TEXT) $@
+
+$(BUILD)/kernel/platform.o: kernel/platform.c
+	@mkdir -p $(dir $@)
+	$(CC) $(KERNEL_CFLAGS) $(RUNTIME_KERNEL_CFLAGS) -c $< -o $@
+	$(RENAME_TO_RUNTIME_TEXT) $@
 
 # Two links: the first with an empty symbol table, the second with the table
 # generated from the first (see tools/kernel-symbols).

@@ -73,6 +73,17 @@ static const struct cmdline_option cmdline_options[] = {
         .string_size = sizeof kernel_options.selftest,
     },
     {
+        .name = "schedtrace",
+        .kind = CMDLINE_INTEGER,
+        .default_value = "0",
+        .values = "0..3600000",
+        .description = "Every N milliseconds, print a line on the goroutine scheduler's state, like Go's "
+                       "GODEBUG=schedtrace=N. 0 means never.",
+        .value = &kernel_options.schedtrace,
+        .minimum = 0,
+        .maximum = 3600000,
+    },
+    {
         .name = "loglevel",
         .kind = CMDLINE_INTEGER,
         .default_value = "6",

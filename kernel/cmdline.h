@@ -23,6 +23,7 @@ struct kernel_options {
     bool bootchart;                         // print the per-step boot timing table
     char selftest[CMDLINE_SELFTEST_MAX];    // "" = run no self-test
     int log_level;                          // printk threshold, 0 (emergency) .. 7 (debug)
+    int schedtrace;                         // ms between scheduler trace lines; 0 = none
 };
 
 extern struct kernel_options kernel_options;

@@ -54,6 +54,13 @@ struct cpu {
     uint64_t gdt[5] __attribute__((aligned(16)));  // null, code, data, TSS (two slots)
     struct task_state_segment tss __attribute__((aligned(16)));
     uint8_t *interrupt_stacks[INTERRUPT_STACK_COUNT];
+
+    // The goroutine runtime's view of this CPU (kernel/platform.c).
+    void *runtime_m;                            // the M this CPU runs, or NULL
+    uint32_t *volatile wait_address;            // what platform_wait sleeps on
+    void (*volatile start_entry)(void *);       // an M to start, set by platform_thread_start
+    void *start_argument;
+    volatile uint64_t halts;                    // times the CPU has halted waiting for work
 };
 
 extern struct cpu *cpus[CPUS_MAX];

@@ -20,6 +20,7 @@
  *   reboot the machine resets itself (kernel/power.c); the test harness
  *          sees the kernel boot a second time. Prints no ok line: the
  *          machine is gone before it could; a reset that fails is a FAIL.
+ *   sched  the goroutine runtime on every CPU (kernel/selftest_sched.c).
  *   stack-overflow
  *          unbounded recursion runs off the boot stack into its guard page;
  *          the page fault cannot be delivered on the broken stack, so the CPU
@@ -195,6 +196,7 @@ static const struct selftest selftests[] = {
     { "ioapic", selftest_ioapic_run },
     { "reboot", selftest_reboot_run },
     { "stack-overflow", selftest_stack_overflow_run },
+    { "sched", selftest_sched_run },
 };
 
 void selftest_run(const char *name)
@@ -208,8 +210,13 @@ void selftest_run(const char *name)
     if (found)
         passed = found->run(reason, sizeof reason);
     else
-        snprintf(reason, sizeof reason, "no such self-test (known: fault, timer, ipi, ioapic, reboot, stack-overflow)");
+        snprintf(reason, sizeof reason,
+                 "no such self-test (known: fault, timer, ipi, ioapic, reboot, stack-overflow, sched)");
+    selftest_report(name, passed, reason);
+}
 
+void selftest_report(const char *name, bool passed, const char *reason)
+{
     if (passed)
         log_always("selftest %s: ok\n", name);
     else

@@ -2,8 +2,16 @@
 #ifndef HARDWAY_SELFTEST_H
 #define HARDWAY_SELFTEST_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 // Runs the named self-test, prints "selftest NAME: ok" or
 // "selftest NAME: FAIL <reason>", and ends the run (see power_exit_qemu).
 void selftest_run(const char *name) __attribute__((noreturn));
+// Prints a self-test's verdict line and ends the run (for self-tests that
+// finish elsewhere, as the runtime's does on a goroutine).
+void selftest_report(const char *name, bool passed, const char *reason) __attribute__((noreturn));
+// kernel/selftest_sched.c: starts the goroutine runtime; never returns.
+bool selftest_sched_run(char *reason, size_t size);
 
 #endif

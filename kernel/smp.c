@@ -257,6 +257,17 @@ void smp_wake(uint32_t cpu_index)
 
 void smp_idle(void)
 {
-    for (;;)
+    struct cpu *cpu = this_cpu();
+    for (;;) {
+        // Interrupts off while we look, so that a wake-up IPI sent after the
+        // look cannot be lost: `sti; hlt` takes it (cpu_wait_for_interrupt).
+        interrupts_disable();
+        void (*entry)(void *) = cpu->start_entry;
+        if (entry) {
+            cpu->start_entry = NULL;
+            interrupts_enable();
+            entry(cpu->start_argument);   // an M: runs the scheduler for good
+        }
         cpu_wait_for_interrupt();
+    }
 }

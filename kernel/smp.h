@@ -13,7 +13,8 @@ void smp_setup_boot_cpu(void);
 void smp_start_all(const struct acpi_info *acpi);
 // Wakes a CPU halted in its idle loop.
 void smp_wake(uint32_t cpu_index);
-// Each CPU's work after its own bring-up: for now, sleep until interrupted.
+// Each CPU's work after its own bring-up: sleep until interrupted, and run
+// the entry kernel/platform.c hands it (the goroutine runtime's M).
 void smp_idle(void) __attribute__((noreturn));
 
 #endif

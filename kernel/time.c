@@ -167,6 +167,11 @@ uint64_t time_nanoseconds_to_tsc(uint64_t nanoseconds)
     return (uint64_t)(((unsigned __int128)nanoseconds * ticks_per_nanosecond_fixed) >> 32);
 }
 
+uint64_t time_nanotime_to_tsc(uint64_t nanoseconds)
+{
+    return tsc_reference + time_nanoseconds_to_tsc(nanoseconds);
+}
+
 uint64_t nanotime(void)
 {
     return time_tsc_to_nanoseconds(rdtsc() - tsc_reference);

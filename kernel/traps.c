@@ -41,6 +41,12 @@ struct idt_gate {
 #define GATE_INTERRUPT 0x8E
 
 static struct idt_gate idt[256] __attribute__((aligned(16)));
+static fault_explainer fault_explainer_hook;
+
+void traps_set_fault_explainer(fault_explainer explainer)
+{
+    fault_explainer_hook = explainer;
+}
 static interrupt_handler handlers[256];
 extern const char trap_stubs_start[];   // trap_entry.S: stub V at start + 16 * V
 
@@ -120,6 +126,8 @@ static void report_exception(const struct trap_frame *frame)
     // run into its guard page leaves CR2 just below RSP.
     if (frame->vector == 8 && cr2 < frame->rsp && frame->rsp - cr2 <= 2 * 4096)
         printk(LOG_EMERGENCY, "  cause: kernel stack overflow (RSP is just above the faulting address)\n");
+    if ((frame->vector == 14 || frame->vector == 8) && fault_explainer_hook)
+        fault_explainer_hook(cr2);
     char where[128];
     backtrace_symbolize(frame->rip, where, sizeof where);
     printk(LOG_EMERGENCY, "  RIP %#018llx %s\n", (unsigned long long)frame->rip, where);

@@ -21,11 +21,16 @@ enum {
     VECTOR_TIMER = 0xE0,
     VECTOR_IPI_WAKE = 0xF0,
     VECTOR_IPI_TEST = 0xF1,
+    VECTOR_IPI_PREEMPT = 0xF2,
     VECTOR_APIC_ERROR = 0xFE,
     VECTOR_SPURIOUS = 0xFF,
 };
 
 typedef void (*interrupt_handler)(struct trap_frame *frame);
+// Says more about a fatal fault at `address` (CR2), if it knows something:
+// the goroutine runtime names the goroutine whose stack overflowed.
+typedef void (*fault_explainer)(uint64_t address);
+void traps_set_fault_explainer(fault_explainer explainer);
 
 // Builds the IDT (once, on the boot CPU); then each CPU loads it.
 void traps_init(void);

@@ -15,12 +15,16 @@
  * and argument in R12 and R13.
  *
  * runtime_async_preempt is where a goroutine lands when a signal (hosted) or
- * a timer interrupt (kernel) preempts it between two arbitrary instructions:
- * the port pushed the interrupted RIP on the goroutine's stack and pointed
- * RIP here. Nothing may be assumed saved, so it saves every general register,
- * the flags and the x87/SSE state, calls runtime_async_preempt_park (which
- * switches away like gosched), and on return restores all of it and returns
- * to the interrupted instruction.
+ * an interrupt (kernel) preempts it between two arbitrary instructions: the
+ * handler saved the interrupted RIP in the G (preempt_return_pc) and pointed
+ * RIP here, leaving RSP as it was. Nothing may be assumed saved, so it makes
+ * room for a return address, saves every general register, the flags and the
+ * x87/SSE state, and calls runtime_async_preempt_park with the address of
+ * that room: it fills in the interrupted RIP and switches away like gosched.
+ * When the G runs again, everything is restored and `ret` resumes the
+ * interrupted instruction. (Handing the RIP over in the G rather than pushing
+ * it from the handler matters in the kernel: there the interrupt's own frame
+ * sits right below the interrupted RSP.)
  */
 
         .text
@@ -63,8 +67,9 @@ runtime_goroutine_entry:
         .global runtime_async_preempt
         .type runtime_async_preempt, @function
 runtime_async_preempt:
+        leaq    -8(%rsp), %rsp          /* room for the return address; lea leaves the flags alone */
         pushq   %rbp
-        movq    %rsp, %rbp              /* a frame record: backtraces see the interrupted RIP */
+        movq    %rsp, %rbp              /* a frame record: 8(%rbp) will hold the interrupted RIP */
         pushfq
         pushq   %rax
         pushq   %rbx
@@ -87,6 +92,7 @@ runtime_async_preempt:
         andq    $-16, %rsp
         fxsave64 (%rsp)
         cld
+        leaq    8(%rbp), %rdi           /* where the interrupted RIP goes */
         callq   runtime_async_preempt_park
         fxrstor64 (%rsp)
         movq    %r12, %rsp

@@ -83,6 +83,18 @@ void platform_free(void *address, size_t size);
 // interrupt handler.
 void platform_preempt(struct m *m);
 
+/* --- How the runtime runs ------------------------------------------------ */
+
+// True hosted: a sysmon thread preempts long-running goroutines and takes Ps
+// from long system calls. False in the kernel: each CPU's timer interrupt
+// calls runtime_tick for its own P instead, and nothing blocks a CPU.
+extern const bool platform_has_sysmon_thread;
+// False hosted: runtime_run waits on the calling thread and returns when the
+// main goroutine does. True in the kernel: the calling CPU becomes the first
+// M (no CPU sits waiting), runtime_run never returns, and the program ends
+// with platform_exit(0) when the main goroutine returns.
+extern const bool platform_caller_becomes_m;
+
 /* --- Configuration ------------------------------------------------------- */
 
 struct runtime_config;

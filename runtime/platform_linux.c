@@ -51,6 +51,9 @@ extern char __executable_start[], etext[];
 extern char __start_runtime_text[] __attribute__((weak));
 extern char __stop_runtime_text[] __attribute__((weak));
 
+const bool platform_has_sysmon_thread = true;
+const bool platform_caller_becomes_m = false;
+
 static __thread struct m *current_m;
 static bool guard_install_works = true;
 
@@ -59,6 +62,13 @@ uint64_t platform_nanotime(void)
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+}
+
+// The runtime's nanotime() (runtime.h) is the port's: the kernel already has
+// one of its own, which it also uses for platform_nanotime.
+uint64_t nanotime(void)
+{
+    return platform_nanotime();
 }
 
 int platform_cpu_count(void)
@@ -227,10 +237,8 @@ static void preempt_signal(int signal_number, siginfo_t *info, void *context)
     int saved_errno = errno;
     ucontext_t *interrupted = context;
     greg_t *registers = interrupted->uc_mcontext.gregs;
-    uintptr_t sp = (uintptr_t)registers[REG_RSP];
     uintptr_t pc = (uintptr_t)registers[REG_RIP];
-    runtime_preempt_interrupted(current_m, &sp, &pc);
-    registers[REG_RSP] = (greg_t)sp;
+    runtime_preempt_interrupted(current_m, (uintptr_t)registers[REG_RSP], &pc);
     registers[REG_RIP] = (greg_t)pc;
     errno = saved_errno;
 }

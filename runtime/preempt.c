@@ -10,13 +10,13 @@
  * The port's handler calls runtime_preempt_interrupted with the interrupted
  * stack pointer and instruction pointer, and we decide:
  *
- *   - At a safe point we "inject a call": push the interrupted RIP on the
- *     goroutine's own stack and make the handler return into
- *     runtime_async_preempt (context_amd64.S). That saves every register and
- *     the FPU/SSE state, and parks the G like gosched; when the G is resumed
- *     it restores everything and returns to the interrupted instruction as if
- *     nothing had happened. (The stack below RSP must be free for the push:
- *     our code is built without the red zone.)
+ *   - At a safe point we "inject a call": keep the interrupted RIP in the G
+ *     and make the handler return into runtime_async_preempt
+ *     (context_amd64.S). That saves every register and the FPU/SSE state on
+ *     the goroutine's stack, and parks the G like gosched; when the G is
+ *     resumed it restores everything and returns to the interrupted
+ *     instruction as if nothing had happened. (The stack below RSP must be
+ *     free for that: our code is built without the red zone.)
  *
  *   - Elsewhere we leave gp->preempt set, and the next safe point the G
  *     passes through itself -- an allocation, a channel operation, an unlock
@@ -42,7 +42,10 @@ static bool preemptible_pc(uintptr_t pc)
     return pc < runtime_unpreemptible_text_start || pc >= runtime_unpreemptible_text_end;
 }
 
-void runtime_preempt_interrupted(struct m *m, uintptr_t *sp, uintptr_t *pc)
+// runtime_async_preempt needs this much of the G's stack below RSP.
+#define ASYNC_PREEMPT_STACK_NEEDED 4096
+
+void runtime_preempt_interrupted(struct m *m, uintptr_t sp, uintptr_t *pc)
 {
     if (m == NULL)
         return;
@@ -53,10 +56,27 @@ void runtime_preempt_interrupted(struct m *m, uintptr_t *sp, uintptr_t *pc)
         return;   // gp->preempt stays set for the next safe point
     if (__atomic_load_n(&gp->status, __ATOMIC_ACQUIRE) != G_RUNNING)
         return;
-    // The interrupted RSP must be inside the G's stack, with room to push.
-    if (*sp <= gp->stack.lo + 1024 || *sp > gp->stack.hi)
+    // The interrupted RSP must be inside the G's stack, with room below it.
+    if (sp <= gp->stack.lo + ASYNC_PREEMPT_STACK_NEEDED || sp > gp->stack.hi)
         return;
-    *sp -= sizeof(uintptr_t);
-    *(uintptr_t *)*sp = *pc;
+    gp->preempt_return_pc = *pc;
     *pc = (uintptr_t)runtime_async_preempt;
+}
+
+void runtime_tick(struct m *m, uint64_t now, uintptr_t sp, uintptr_t *pc)
+{
+    if (m == NULL || m->p == NULL || m->curg == NULL)
+        return;
+    struct p *pp = m->p;
+    // As sysmon's retake, for this P only: a schedtick that has not moved
+    // for 10 ms means one G has held the P all that time.
+    if (pp->sysmon_schedtick != pp->schedtick) {
+        pp->sysmon_schedtick = pp->schedtick;
+        pp->sysmon_when = now;
+        return;
+    }
+    if (now - pp->sysmon_when < RUNTIME_TIME_SLICE_NS)
+        return;
+    m->curg->preempt = true;
+    runtime_preempt_interrupted(m, sp, pc);
 }

@@ -54,7 +54,6 @@ int32_t procs;
 extern void runtime_context_switch(struct gobuf *from, struct gobuf *to);
 extern void runtime_goroutine_entry(void);
 
-#define SYSMON_PREEMPT_AFTER_NS (10ull * 1000 * 1000)   // Go's forcePreemptNS
 #define SYSMON_MIN_DELAY_NS (20ull * 1000)
 #define SYSMON_MAX_DELAY_NS (10ull * 1000 * 1000)
 #define SPIN_BEFORE_PARK 3
@@ -104,11 +103,6 @@ static void g_cas_status(struct g *gp, uint32_t from, uint32_t to)
     if (!__atomic_compare_exchange_n(&gp->status, &expected, to, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
         runtime_throwf("goroutine %llu: status %s, expected %s (moving to %s)", (unsigned long long)gp->id,
                        g_status_string(expected), g_status_string(from), g_status_string(to));
-}
-
-uint64_t nanotime(void)
-{
-    return platform_nanotime();
 }
 
 int runtime_procs(void)
@@ -851,6 +845,8 @@ void goexit(void)
     if (gp->id == 1) {
         // The main goroutine is done: so is the program.
         __atomic_store_n(&main_done, 1, __ATOMIC_RELEASE);
+        if (platform_caller_becomes_m)
+            platform_exit(0);
         platform_wake(&main_done, 1);
     }
     mcall(goexit0);
@@ -875,6 +871,22 @@ void gosched(void)
     mcall(gosched_m);
 }
 
+// goyield: like gosched, but the G goes to the back of this P's own queue,
+// not the global one (Go's goyield). Added for runtime/sema.c: a mutex in
+// starvation mode hands itself to a waiter that it readied into runnext,
+// and yields so the waiter runs at once; the unlocker then waits its turn
+// on the same P instead of taking the global queue's lock.
+static void goyield_m(struct g *gp)
+{
+    g_cas_status(gp, G_RUNNING, G_RUNNABLE);
+    runq_put(getm()->p, gp, false);
+}
+
+void goyield(void)
+{
+    mcall(goyield_m);
+}
+
 static void preempt_park_m(struct g *gp)
 {
     g_cas_status(gp, G_RUNNING, G_RUNNABLE);
@@ -894,13 +906,16 @@ void runtime_safe_point(void)
     }
 }
 
-void runtime_async_preempt_park(void);
+void runtime_async_preempt_park(uintptr_t *return_address);
 
 // Called from runtime_async_preempt (context_amd64.S) on the G's stack, with
-// every register of the interrupted code saved below us.
-void runtime_async_preempt_park(void)
+// every register of the interrupted code saved below us: puts the
+// interrupted RIP where `ret` will find it, and yields.
+void runtime_async_preempt_park(uintptr_t *return_address)
 {
-    getg()->preempt = false;
+    struct g *gp = getg();
+    *return_address = gp->preempt_return_pc;
+    gp->preempt = false;
     mcall(preempt_park_m);
 }
 
@@ -1056,14 +1071,14 @@ static int retake(uint64_t now)
             continue;
         }
         if (status == P_RUNNING) {
-            if (now - pp->sysmon_when >= SYSMON_PREEMPT_AFTER_NS)
+            if (now - pp->sysmon_when >= RUNTIME_TIME_SLICE_NS)
                 preempt_one(pp);
             continue;
         }
         // In a system call for at least one sysmon period: hand the P on if
         // there is anything for it to do.
         if (runq_empty(pp) && load_i32(&sched.nmspinning) + load_i32(&sched.npidle) > 0 &&
-            now - pp->sysmon_when < SYSMON_PREEMPT_AFTER_NS)
+            now - pp->sysmon_when < RUNTIME_TIME_SLICE_NS)
             continue;
         uint32_t expected = P_SYSCALL;
         if (__atomic_compare_exchange_n(&pp->status, &expected, P_IDLE, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
@@ -1195,16 +1210,22 @@ int runtime_run(goroutine_function main_function, void *argument, const struct r
     struct g *main_g = new_g(main_goroutine, NULL, NULL);
     global_runq_put(main_g);
 
-    // sysmon: an M of its own, never holding a P, not counted as running Go
-    // code (so it is also not counted by deadlock detection).
-    struct m *monitor = runtime_zalloc(sizeof *monitor);
-    monitor->g0 = runtime_zalloc(sizeof *monitor->g0);
-    monitor->id = (uint64_t)-1;
-    if (!platform_thread_start(monitor, sysmon_entry))
-        runtime_throw("cannot start sysmon");
+    if (platform_has_sysmon_thread) {
+        // sysmon: an M of its own, never holding a P, not counted as running
+        // Go code (so it is also not counted by deadlock detection).
+        struct m *monitor = runtime_zalloc(sizeof *monitor);
+        monitor->g0 = runtime_zalloc(sizeof *monitor->g0);
+        monitor->id = (uint64_t)-1;
+        if (!platform_thread_start(monitor, sysmon_entry))
+            runtime_throw("cannot start sysmon");
+    }
 
     struct m *first = new_m();
     first->next_p = all_ps[0];
+    if (platform_caller_becomes_m) {
+        platform_set_current_m(first);
+        runtime_m_start(first);   // never returns
+    }
     if (!platform_thread_start(first, runtime_m_start))
         runtime_throw("cannot start the first M");
 

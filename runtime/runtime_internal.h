@@ -95,6 +95,7 @@ struct g {
     goroutine_function start_function;
     void *start_argument;
     bool preempt;                // preemption requested; honoured at the next safe point
+    uintptr_t preempt_return_pc; // where an asynchronously preempted G resumes (preempt.c)
     void *param;                 // passed by whoever readies a parked G (channels: the sudog)
     struct sudog *waiting;       // sudogs of a G parked in a channel operation or select
     uint32_t select_done;        // set by the first case to win a select
@@ -209,6 +210,11 @@ void goready_from_anywhere(struct g *gp);
 // operation, unlock): yields if one is pending.
 void runtime_safe_point(void);
 
+// Yields to the G in this P's runnext, queueing the caller on this P's local
+// queue rather than the global one (Go's goyield; used by runtime/sema.c's
+// hand-off).
+void goyield(void);
+
 // A random 32-bit number, per M (select's order, stealing's victims).
 uint32_t runtime_random(void);
 uint32_t runtime_random_below(uint32_t n);
@@ -221,15 +227,21 @@ void runtime_throwf(const char *format, ...) __attribute__((noreturn, format(pri
 void runtime_printf(const char *format, ...) __attribute__((format(printf, 1, 2)));
 
 // Called by a port's signal or interrupt handler when platform_preempt asked
-// for it. Decides whether the G that `m` runs may be stopped at `pc`; if so,
-// pushes pc on the G's stack (*sp -= 8) and redirects *pc to
+// for it. Decides whether the G that `m` runs may be stopped at `pc` (with
+// its stack pointer at `sp`); if so, records pc in the G and redirects *pc to
 // runtime_async_preempt. Otherwise it leaves a request for the next safe point.
-void runtime_preempt_interrupted(struct m *m, uintptr_t *sp, uintptr_t *pc);
+void runtime_preempt_interrupted(struct m *m, uintptr_t sp, uintptr_t *pc);
+// For ports without a sysmon thread (the kernel): called from each CPU's
+// timer interrupt; preempts the G on this M if it has run for 10 ms.
+void runtime_tick(struct m *m, uint64_t now, uintptr_t sp, uintptr_t *pc);
 // The code range preemption may interrupt (hosted: the program's own text;
 // kernel: the kernel's), set by the port.
 extern uintptr_t runtime_preemptible_text_start, runtime_preemptible_text_end;
 // Within that range, the runtime's own code, which is never preemptible.
 extern uintptr_t runtime_unpreemptible_text_start, runtime_unpreemptible_text_end;
+
+// How long a G may hold its P before it is preempted (Go's forcePreemptNS).
+#define RUNTIME_TIME_SLICE_NS (10ull * 1000 * 1000)
 
 /* --- Memory for the runtime's own records (runtime/persistent_alloc.c) ---- */
 
@@ -242,7 +254,9 @@ void *runtime_zalloc(size_t size);
 extern size_t stack_reservation;
 bool stack_allocate(struct stack *stack);
 void stack_free(struct stack *stack);
-// For the ports' fault handlers: the G whose guard page `address` is in, if any.
+// For the ports' fault handlers: whether `address` is in a stack guard page,
+// and the G whose guard page it is, if any.
+bool stack_is_guard(uintptr_t address);
 struct g *stack_guard_owner(uintptr_t address);
 
 /* --- Timers (runtime/time.c) --------------------------------------------- */

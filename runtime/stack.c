@@ -89,6 +89,17 @@ void stack_free(struct stack *stack)
     stack->lo = stack->hi = 0;
 }
 
+bool stack_is_guard(uintptr_t address)
+{
+    uint32_t count = __atomic_load_n(&arena_count, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < count; i++) {
+        const struct stack_arena *arena = &arenas[i];
+        if (address >= arena->base && address < arena->base + arena->slot_size * STACKS_PER_ARENA)
+            return (address - arena->base) % arena->slot_size < STACK_GUARD_SIZE;
+    }
+    return false;
+}
+
 struct g *stack_guard_owner(uintptr_t address)
 {
     // No lock: called from a fault handler, where waiting could deadlock. The

@@ -17,7 +17,7 @@ from harness import KERNEL_ELF, TIMEOUT_KERNEL, boot
 MEMORY_MIB = 256
 
 
-@pytest.mark.parametrize("name", ["timer", "ipi", "ioapic"])
+@pytest.mark.parametrize("name", ["timer", "ipi", "ioapic", "sched"])
 def test_selftest_passes(name):
     # Stop early if the verdict is printed but QEMU does not exit by itself.
     run = boot(kernel=KERNEL_ELF, append=f"selftest={name}", smp=4, memory=MEMORY_MIB,

@@ -1,0 +1,327 @@
+/*
+ * The kernel port of the goroutine runtime (runtime/platform.h).
+ *
+ * This file is the only kernel code that knows goroutines exist. It maps the
+ * runtime's needs onto the machine:
+ *
+ *   M          a CPU. platform_thread_start hands the M to a CPU idling in
+ *              smp_idle (kernel/smp.c), which runs it on its own kernel stack
+ *              -- the M's g0 -- for good. The CPU that calls runtime_run is the
+ *              first M itself (platform_caller_becomes_m).
+ *   current M  a field of the CPU's `struct cpu`, reached through GS.
+ *   parking    platform_wait halts the CPU (`sti; hlt`, so no wake-up is lost
+ *              between the look and the halt) and asks the timer for an
+ *              interrupt at the deadline; platform_wake sends an IPI to every
+ *              CPU that sleeps on the address.
+ *   memory     platform_reserve hands out address space above the identity
+ *              map, 16 TiB up; nothing is mapped until it is touched. The
+ *              page-fault hook maps a fresh zeroed page on first touch -- how
+ *              goroutine stacks grow without copying -- except in a stack's
+ *              guard page, where the fault stays fatal and is explained as
+ *              "goroutine N stack overflow". Heap objects (channels) come from
+ *              the physical page allocator until hardway's own allocator
+ *              exists. platform_release keeps the pages mapped: unmapping
+ *              them safely needs a TLB shoot-down on every CPU, which comes
+ *              with the allocator's scavenger.
+ *   preemption no sysmon thread: every CPU's timer tick calls runtime_tick
+ *              for its own P, which may redirect the interrupted goroutine
+ *              into runtime_async_preempt as it returns from the interrupt;
+ *              platform_preempt sends the same check to another CPU as an IPI.
+ *   exit       QEMU's exit device when present, else ACPI power-off.
+ *
+ * Its code is in the runtime's text section (the Makefile renames it), so
+ * asynchronous preemption never stops a goroutine in here: a G moved to
+ * another CPU between reading %gs and using what it read would be using
+ * another CPU's data.
+ */
+#include "backtrace.h"
+#include "cmdline.h"
+#include "console.h"
+#include "cpu.h"
+#include "interrupt_flag.h"
+#include "lapic.h"
+#include "paging.h"
+#include "percpu.h"
+#include "physical.h"
+#include "pmm.h"
+#include "power.h"
+#include "printk.h"
+#include "spinlock.h"
+#include "time.h"
+#include "timer.h"
+#include "traps.h"
+#include "runtime_internal.h"
+#include <string.h>
+
+const bool platform_has_sysmon_thread = false;
+const bool platform_caller_becomes_m = true;
+
+// Goroutine stacks and the runtime's records live here, far above the
+// identity map of physical memory.
+#define RESERVE_BASE (16ull << 40)
+#define RESERVE_LIMIT (RESERVE_BASE + (64ull << 40))
+
+static uint64_t reserve_next = RESERVE_BASE;
+static struct spinlock reserve_lock = SPINLOCK_INITIALIZER;
+
+extern char _kernel_start[], _kernel_text_end[], _runtime_text_start[], _runtime_text_end[];
+
+/* --- Time, CPUs, the current M ------------------------------------------- */
+
+uint64_t platform_nanotime(void)
+{
+    return nanotime();
+}
+
+int platform_cpu_count(void)
+{
+    return (int)cpus_online;
+}
+
+struct m *platform_current_m(void)
+{
+    return this_cpu()->runtime_m;
+}
+
+void platform_set_current_m(struct m *m)
+{
+    this_cpu()->runtime_m = m;
+}
+
+void platform_yield(void)
+{
+    cpu_relax();
+}
+
+struct m_start {
+    struct m *m;
+    void (*entry)(struct m *);
+};
+
+// Runs on the chosen CPU, from smp_idle, on its kernel stack.
+static void m_start_on_this_cpu(void *argument)
+{
+    struct m_start *start = argument;
+    struct cpu *cpu = this_cpu();
+    struct m *m = start->m;
+    void (*entry)(struct m *) = start->entry;
+    platform_free(start, sizeof *start);
+    m->g0->stack.hi = cpu->stack_top;
+    m->g0->stack.lo = cpu->stack_top - CPU_STACK_SIZE;
+    m->platform = cpu;
+    platform_set_current_m(m);
+    entry(m);
+}
+
+bool platform_thread_start(struct m *m, void (*entry)(struct m *))
+{
+    struct m_start *start = platform_allocate(sizeof *start);
+    if (start == NULL)
+        return false;
+    *start = (struct m_start){ m, entry };
+    struct cpu *self = this_cpu();
+    for (uint32_t i = 0; i < cpus_online; i++) {
+        struct cpu *cpu = cpus[i];
+        if (cpu == self || cpu->runtime_m)
+            continue;
+        cpu->start_argument = start;
+        void (*expected)(void *) = NULL;
+        if (!__atomic_compare_exchange_n(&cpu->start_entry, &expected, m_start_on_this_cpu, false,
+                                         __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+            continue;
+        // Claimed: mark it so no one else picks it before it runs.
+        cpu->runtime_m = m;
+        lapic_send_ipi(cpu->apic_id, VECTOR_IPI_WAKE);
+        return true;
+    }
+    platform_free(start, sizeof *start);
+    return false;
+}
+
+/* --- Sleeping and waking ------------------------------------------------- */
+
+void platform_wait(uint32_t *address, uint32_t expected, uint64_t deadline)
+{
+    struct cpu *cpu = this_cpu();
+    uint64_t flags = interrupts_save_and_disable();
+    // Announce what we sleep on before looking at it; platform_wake stores
+    // first and looks at wait_address after, so one of us sees the other.
+    __atomic_store_n(&cpu->wait_address, address, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(address, __ATOMIC_SEQ_CST) == expected && (deadline == 0 || nanotime() < deadline)) {
+        if (deadline)
+            timer_wake_at(deadline);
+        cpu->halts++;
+        cpu_wait_for_interrupt();   // sti; hlt: returns after the next interrupt
+        interrupts_disable();
+    }
+    __atomic_store_n(&cpu->wait_address, NULL, __ATOMIC_SEQ_CST);
+    interrupts_restore(flags);
+}
+
+void platform_wake(uint32_t *address, int count)
+{
+    (void)count;   // every CPU sleeping on it wakes and looks again
+    struct cpu *self = this_cpu();
+    for (uint32_t i = 0; i < cpus_online; i++) {
+        struct cpu *cpu = cpus[i];
+        if (cpu != self && __atomic_load_n(&cpu->wait_address, __ATOMIC_SEQ_CST) == address)
+            lapic_send_ipi(cpu->apic_id, VECTOR_IPI_WAKE);
+    }
+}
+
+/* --- Memory -------------------------------------------------------------- */
+
+void *platform_reserve(size_t size)
+{
+    size = (size + PAGE_SIZE - 1) & ~(size_t)(PAGE_SIZE - 1);
+    uint64_t flags = spinlock_lock_irqsave(&reserve_lock);
+    uint64_t base = reserve_next;
+    if (base + size > RESERVE_LIMIT || base + size < base) {
+        spinlock_unlock_irqrestore(&reserve_lock, flags);
+        return NULL;
+    }
+    reserve_next += size;
+    spinlock_unlock_irqrestore(&reserve_lock, flags);
+    return (void *)(uintptr_t)base;
+}
+
+bool platform_guard(void *address, size_t size)
+{
+    // Nothing to do: a reserved page is mapped only when touched, and the
+    // fault hook refuses to map a guard page (stack_is_guard).
+    (void)address;
+    (void)size;
+    return true;
+}
+
+void platform_release(void *address, size_t size)
+{
+    (void)address;
+    (void)size;
+}
+
+// Pages from the physical allocator, identity-mapped: enough for the
+// runtime's few heap objects (channels, waiters) until runtime/malloc.
+void *platform_allocate(size_t size)
+{
+    size_t pages = (size + PAGE_SIZE - 1) / PAGE_SIZE;
+    uint64_t physical = pmm_alloc_pages(pages ? pages : 1);
+    if (physical == 0)
+        return NULL;
+    void *memory = physical_to_virtual(physical);
+    memset(memory, 0, pages * PAGE_SIZE);
+    return memory;
+}
+
+void platform_free(void *address, size_t size)
+{
+    if (address == NULL)
+        return;
+    size_t pages = (size + PAGE_SIZE - 1) / PAGE_SIZE;
+    pmm_free_pages(virtual_to_physical(address), pages ? pages : 1);
+}
+
+// Demand paging for everything platform_reserve handed out.
+static bool reserved_page_fault(uint64_t address, uint64_t error_code)
+{
+    (void)error_code;
+    if (address < RESERVE_BASE || address >= __atomic_load_n(&reserve_next, __ATOMIC_ACQUIRE))
+        return false;
+    if (stack_is_guard(address))
+        return false;   // a stack overflow: fatal, explained below
+    uint64_t page = address & ~(PAGE_SIZE - 1);
+    uint64_t physical = pmm_alloc_page();
+    if (physical == 0)
+        return false;
+    memset(physical_to_virtual(physical), 0, PAGE_SIZE);
+    if (!paging_map(page, physical, PAGE_PRESENT | PAGE_WRITE | PAGE_NO_EXECUTE)) {
+        // Another CPU mapped it first (two Gs cannot share a stack page, but
+        // the runtime's records can be touched by two CPUs at once).
+        pmm_free_page(physical);
+        uint64_t mapped, flags;
+        return paging_translate(page, &mapped, &flags);
+    }
+    return true;
+}
+
+static void explain_fault(uint64_t address)
+{
+    struct g *gp = stack_guard_owner(address);
+    if (gp)
+        printk(LOG_EMERGENCY, "  cause: goroutine %llu stack overflow (stack %#lx-%#lx)\n",
+               (unsigned long long)gp->id, (unsigned long)gp->stack.lo, (unsigned long)gp->stack.hi);
+    else if (stack_is_guard(address))
+        printk(LOG_EMERGENCY, "  cause: a goroutine stack overflow\n");
+}
+
+/* --- Preemption ---------------------------------------------------------- */
+
+void platform_preempt(struct m *m)
+{
+    struct cpu *cpu = m->platform;
+    if (cpu)
+        lapic_send_ipi(cpu->apic_id, VECTOR_IPI_PREEMPT);
+}
+
+static void preempt_interrupt(struct trap_frame *frame)
+{
+    runtime_preempt_interrupted(this_cpu()->runtime_m, frame->rsp, &frame->rip);
+}
+
+void runtime_sched_trace(uint64_t now);
+
+static void tick(struct trap_frame *frame)
+{
+    struct cpu *cpu = this_cpu();
+    uint64_t now = nanotime();
+    runtime_tick(cpu->runtime_m, now, frame->rsp, &frame->rip);
+    // schedtrace=N: CPU 0 prints the scheduler's state every N ms.
+    static uint64_t last_trace;
+    int every = kernel_options.schedtrace;
+    if (every > 0 && cpu->index == 0 && cpu->runtime_m && now - last_trace >= (uint64_t)every * 1000000) {
+        last_trace = now;
+        runtime_sched_trace(now);
+    }
+}
+
+/* --- Configuration, output, exit ----------------------------------------- */
+
+void platform_runtime_defaults(struct runtime_config *config)
+{
+    if (config->procs == 0)
+        config->procs = kernel_options.procs;
+    if (config->procs <= 0 || config->procs > (int)cpus_online) {
+        if (config->procs > (int)cpus_online)
+            log_warning("runtime: procs=%d but only %u CPUs are online; using %u\n", config->procs, cpus_online,
+                        cpus_online);
+        config->procs = (int)cpus_online;   // one M per CPU: more Ps than CPUs could never run
+    }
+    if (config->schedtrace_ms == 0)
+        config->schedtrace_ms = kernel_options.schedtrace;
+
+    // Set up the machine side once, here, as the runtime starts.
+    runtime_preemptible_text_start = (uintptr_t)_kernel_start;
+    runtime_preemptible_text_end = (uintptr_t)_kernel_text_end;
+    runtime_unpreemptible_text_start = (uintptr_t)_runtime_text_start;
+    runtime_unpreemptible_text_end = (uintptr_t)_runtime_text_end;
+    paging_set_fault_hook(reserved_page_fault);
+    traps_set_fault_explainer(explain_fault);
+    interrupt_register(VECTOR_IPI_PREEMPT, preempt_interrupt);
+    timer_set_tick_hook(tick);
+}
+
+void platform_write_error(const char *text, size_t length)
+{
+    console_write(text, length);
+}
+
+void platform_symbolize(uintptr_t pc, char *text, size_t size)
+{
+    backtrace_symbolize(pc, text, size);
+}
+
+void platform_exit(int status)
+{
+    power_exit_qemu(status == 0 ? POWER_EXIT_SUCCESS : POWER_EXIT_FAILURE);
+    power_off();
+}

@@ -1,0 +1,132 @@
+/*
+ * selftest=sched: the goroutine runtime, running on every CPU of the machine.
+ *
+ * The self-test starts the runtime (runtime_run: this CPU becomes the first
+ * M, and the runtime starts one M on each other CPU as work appears) and runs
+ * its checks as the main goroutine:
+ *
+ *   spread    4 goroutines per P, each busy for 20 ms: they must run on every
+ *             CPU (one line per CPU says how many ran there);
+ *   preempt   one goroutine per P spinning in a loop without calls: every P
+ *             is taken, so the main goroutine -- asleep for 30 ms -- only runs
+ *             again if the timer interrupt preempts a spinner;
+ *   sleep     100 goroutines sleep 1-10 ms each; each must wake no earlier
+ *             than asked, and all must wake;
+ *   idle      with nothing to run, every CPU halts (its halt count grows)
+ *             instead of spinning.
+ *
+ * The goroutines here are ordinary kernel code, so the timer may preempt them
+ * anywhere. The verdict ends the run like every self-test's.
+ */
+#include "percpu.h"
+#include "printk.h"
+#include "selftest.h"
+#include "runtime.h"
+#include <stdio.h>
+
+#define MILLISECOND 1000000ull
+#define SPREAD_PER_P 4
+#define SLEEPERS 100
+
+static volatile uint64_t spread_done;
+static volatile uint64_t ran_on_cpu[CPUS_MAX];
+static volatile int spinners_stop;
+static volatile uint64_t spinners_done;
+static volatile uint64_t sleepers_done;
+static volatile uint64_t sleepers_early;
+
+static void wait_for(volatile uint64_t *counter, uint64_t target)
+{
+    while (__atomic_load_n(counter, __ATOMIC_ACQUIRE) < target)
+        gosleep(MILLISECOND);
+}
+
+static void busy_for_20ms(void *unused)
+{
+    (void)unused;
+    uint64_t until = nanotime() + 20 * MILLISECOND;
+    uint32_t cpu = this_cpu()->index;
+    while (nanotime() < until)
+        cpu = this_cpu()->index;
+    __atomic_add_fetch(&ran_on_cpu[cpu], 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&spread_done, 1, __ATOMIC_RELEASE);
+}
+
+static void spin_without_calls(void *unused)
+{
+    (void)unused;
+    while (!spinners_stop) {
+    }
+    __atomic_add_fetch(&spinners_done, 1, __ATOMIC_RELEASE);
+}
+
+static void sleep_a_while(void *argument)
+{
+    uint64_t wanted = (uint64_t)(uintptr_t)argument;
+    uint64_t start = nanotime();
+    gosleep(wanted);
+    if (nanotime() - start < wanted)
+        __atomic_add_fetch(&sleepers_early, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&sleepers_done, 1, __ATOMIC_RELEASE);
+}
+
+static void sched_main(void *unused)
+{
+    (void)unused;
+    char reason[160] = "";
+    int procs = runtime_procs();
+
+    // spread
+    for (int i = 0; i < SPREAD_PER_P * procs; i++)
+        go(busy_for_20ms, NULL);
+    wait_for(&spread_done, (uint64_t)(SPREAD_PER_P * procs));
+    uint32_t cpus_used = 0;
+    for (uint32_t i = 0; i < cpus_online; i++) {
+        log_info("selftest sched: cpu %u ran %llu goroutines\n", i, (unsigned long long)ran_on_cpu[i]);
+        cpus_used += ran_on_cpu[i] > 0;
+    }
+    if ((int)cpus_used < procs) {
+        snprintf(reason, sizeof reason, "goroutines ran on %u of %d CPUs", cpus_used, procs);
+        selftest_report("sched", false, reason);
+    }
+
+    // preempt
+    for (int i = 0; i < procs; i++)
+        go(spin_without_calls, NULL);
+    gosleep(30 * MILLISECOND);
+    spinners_stop = 1;
+    wait_for(&spinners_done, (uint64_t)procs);
+    log_info("selftest sched: %d spinning goroutines were preempted\n", procs);
+
+    // sleep
+    for (int i = 0; i < SLEEPERS; i++)
+        go(sleep_a_while, (void *)(uintptr_t)((uint64_t)(i % 10 + 1) * MILLISECOND));
+    wait_for(&sleepers_done, SLEEPERS);
+    if (sleepers_early) {
+        snprintf(reason, sizeof reason, "%llu of %d sleepers woke early", (unsigned long long)sleepers_early, SLEEPERS);
+        selftest_report("sched", false, reason);
+    }
+    log_info("selftest sched: %d sleepers woke on time\n", SLEEPERS);
+
+    // idle
+    uint64_t halts[CPUS_MAX];
+    for (uint32_t i = 0; i < cpus_online; i++)
+        halts[i] = cpus[i]->halts;
+    gosleep(30 * MILLISECOND);
+    for (uint32_t i = 0; i < cpus_online; i++) {
+        if (cpus[i]->halts == halts[i]) {
+            snprintf(reason, sizeof reason, "cpu %u did not halt while idle", i);
+            selftest_report("sched", false, reason);
+        }
+    }
+    log_info("selftest sched: idle CPUs halted\n");
+    selftest_report("sched", true, "");
+}
+
+bool selftest_sched_run(char *reason, size_t size)
+{
+    (void)reason;
+    (void)size;
+    runtime_run(sched_main, NULL, NULL);   // never returns in the kernel
+    return false;
+}
