@@ -56,3 +56,39 @@ runtime-test: $(RUNTIME_TESTS)
 	done; exit $$status
 
 -include $(wildcard $(RUNTIME_HOSTED_DIR)/*.d)
+
+# make runtime-test-race: the same suites against a ThreadSanitizer build of
+# the runtime (runtime/race.h tells TSan about goroutine stacks). Tests that
+# need asynchronous preemption are left out there (race.h says why).
+RUNTIME_RACE_DIR     := $(BUILD)/runtime/race
+RUNTIME_RACE_LIBRARY := $(BUILD)/runtime/libhardway_runtime_race.a
+RUNTIME_RACE_OBJECTS := $(patsubst runtime/%,$(RUNTIME_RACE_DIR)/%.o,$(RUNTIME_HOSTED_SOURCES))
+RUNTIME_RACE_TESTS   := $(patsubst tests/runtime/%.c,$(BUILD)/tests/runtime-race/%,$(wildcard tests/runtime/test_*.c))
+
+.PHONY: runtime-test-race
+$(RUNTIME_RACE_DIR)/%.c.o: runtime/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(RUNTIME_HOSTED_CFLAGS) -fsanitize=thread -c $< -o $@
+	objcopy --rename-section .text=runtime_text,alloc,load,readonly,code,contents $@
+
+$(RUNTIME_RACE_DIR)/%.S.o: runtime/%.S
+	@mkdir -p $(dir $@)
+	$(CC) -g -c $< -o $@
+	objcopy --rename-section .text=runtime_text,alloc,load,readonly,code,contents $@
+
+$(RUNTIME_RACE_LIBRARY): $(RUNTIME_RACE_OBJECTS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/tests/runtime-race/%: tests/runtime/%.c $(RUNTIME_RACE_LIBRARY) $(wildcard tests/runtime/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(RUNTIME_TEST_CFLAGS) -fsanitize=thread $< -o $@ $(RUNTIME_RACE_LIBRARY) $(RUNTIME_TEST_LIBS)
+
+runtime-test-race: $(RUNTIME_RACE_TESTS)
+	@status=0; for test in $(RUNTIME_RACE_TESTS); do \
+	    echo "runtime (ThreadSanitizer): $$test"; \
+	    TSAN_OPTIONS="halt_on_error=1 exitcode=66 $(TSAN_OPTIONS)" $$test || status=1; \
+	done; exit $$status
+
+-include $(wildcard $(RUNTIME_RACE_DIR)/*.d)

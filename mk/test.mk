@@ -3,7 +3,8 @@
 #   1. tools/install-deps: the Debian packages (nothing hand-installed counts);
 #   2. the kernel and the images (the ISO and the VMware disk are booted);
 #   3. the unit tests (make unit-test, from mk/unit.mk) over the hosted build,
-#      and the goroutine runtime's tests (make runtime-test, mk/runtime.mk);
+#      and the goroutine runtime's tests (make runtime-test, mk/runtime.mk),
+#      also against a ThreadSanitizer build (make runtime-test-race);
 #   4. the integration tests: tests/integration, run by Debian's pytest under
 #      /usr/bin/python3 (the python3 first on PATH may lack pytest).
 #
@@ -20,6 +21,7 @@ test: deps
 	@status=0; \
 	$(MAKE) --no-print-directory unit-test || status=1; \
 	$(MAKE) --no-print-directory runtime-test || status=1; \
+	$(MAKE) --no-print-directory runtime-test-race || status=1; \
 	$(MAKE) --no-print-directory integration-test HARDWAY_TEST_NO_BUILD=1 || status=1; \
 	exit $$status
 

@@ -25,6 +25,7 @@
  */
 #define _GNU_SOURCE
 #include "runtime_internal.h"
+#include "race.h"
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
@@ -128,7 +129,7 @@ static void *thread_main(void *argument)
         }
         pthread_attr_destroy(&attributes);
     }
-    start.m->platform = (void *)pthread_self();
+    __atomic_store_n(&start.m->platform, (void *)pthread_self(), __ATOMIC_RELEASE);
     platform_set_current_m(start.m);
     // Created with every signal blocked (platform_thread_start); now that
     // the handlers can find this M, let them in.
@@ -161,7 +162,6 @@ bool platform_thread_start(struct m *m, void (*entry)(struct m *))
         free(start);
         return false;
     }
-    __atomic_store_n(&m->platform, (void *)thread, __ATOMIC_RELEASE);
     return true;
 }
 
@@ -225,6 +225,8 @@ void platform_free(void *address, size_t size)
 
 void platform_preempt(struct m *m)
 {
+    if (RUNTIME_RACE_ENABLED)
+        return;   // see race.h: under TSan, goroutines yield only at safe points
     pthread_t thread = (pthread_t)__atomic_load_n(&m->platform, __ATOMIC_ACQUIRE);
     if (thread)
         pthread_kill(thread, SIGURG);

@@ -49,8 +49,8 @@ void runtime_preempt_interrupted(struct m *m, uintptr_t sp, uintptr_t *pc)
 {
     if (m == NULL)
         return;
-    struct g *gp = m->curg;
-    if (gp == NULL || !gp->preempt)
+    struct g *gp = load_relaxed(&m->curg);
+    if (gp == NULL || !load_relaxed(&gp->preempt))
         return;   // on g0, or the request is stale: the G has switched since
     if (m->locks > 0 || m->preempt_off > 0 || !preemptible_pc(*pc))
         return;   // gp->preempt stays set for the next safe point
@@ -70,13 +70,14 @@ void runtime_tick(struct m *m, uint64_t now, uintptr_t sp, uintptr_t *pc)
     struct p *pp = m->p;
     // As sysmon's retake, for this P only: a schedtick that has not moved
     // for 10 ms means one G has held the P all that time.
-    if (pp->sysmon_schedtick != pp->schedtick) {
-        pp->sysmon_schedtick = pp->schedtick;
+    uint32_t schedtick = load_relaxed(&pp->schedtick);
+    if (pp->sysmon_schedtick != schedtick) {
+        pp->sysmon_schedtick = schedtick;
         pp->sysmon_when = now;
         return;
     }
     if (now - pp->sysmon_when < RUNTIME_TIME_SLICE_NS)
         return;
-    m->curg->preempt = true;
+    store_relaxed(&m->curg->preempt, true);
     runtime_preempt_interrupted(m, sp, pc);
 }

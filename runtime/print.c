@@ -169,7 +169,7 @@ void runtime_sched_trace(uint64_t now)
                           (unsigned long long)((now - runtime_start_time()) / 1000000), procs,
                           __atomic_load_n(&sched.npidle, __ATOMIC_ACQUIRE),
                           __atomic_load_n(&sched.mcount, __ATOMIC_ACQUIRE) + 1,   // + sysmon, as Go counts it
-                          __atomic_load_n(&sched.nmspinning, __ATOMIC_ACQUIRE), sched.nmidle,
+                          __atomic_load_n(&sched.nmspinning, __ATOMIC_ACQUIRE), load_relaxed(&sched.nmidle),
                           __atomic_load_n(&sched.runq_size, __ATOMIC_ACQUIRE),
                           (unsigned long long)__atomic_load_n(&sched.live_g_count, __ATOMIC_ACQUIRE));
     for (int32_t i = 0; i < procs && length < (int)sizeof line - 16; i++) {

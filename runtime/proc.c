@@ -42,6 +42,7 @@
  * elsewhere the request waits for the next safe point.
  */
 #include "runtime_internal.h"
+#include "race.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -135,7 +136,7 @@ static void global_runq_put_batch(struct g *head, struct g *tail, int32_t count)
     else
         sched.runq_head = head;
     sched.runq_tail = tail;
-    sched.runq_size += count;
+    store_relaxed(&sched.runq_size, sched.runq_size + count);
 }
 
 static void global_runq_put(struct g *gp)
@@ -279,7 +280,7 @@ static struct g *global_runq_get(struct p *pp, int32_t max)
         n = max;
     if (n > P_RUNQ_SIZE / 2)
         n = P_RUNQ_SIZE / 2;
-    sched.runq_size -= n;
+    store_relaxed(&sched.runq_size, sched.runq_size - n);
     struct g *gp = sched.runq_head;
     sched.runq_head = gp->schedlink;
     if (sched.runq_head == NULL)
@@ -320,7 +321,7 @@ static void m_idle_put(struct m *m)
 {
     m->schedlink = sched.midle;
     sched.midle = m;
-    sched.nmidle++;
+    store_relaxed(&sched.nmidle, sched.nmidle + 1);   // schedtrace reads it without the lock
 }
 
 static struct m *m_idle_get(void)
@@ -328,7 +329,7 @@ static struct m *m_idle_get(void)
     struct m *m = sched.midle;
     if (m) {
         sched.midle = m->schedlink;
-        sched.nmidle--;
+        store_relaxed(&sched.nmidle, sched.nmidle - 1);
     }
     return m;
 }
@@ -338,7 +339,7 @@ static void acquire_p(struct m *m, struct p *pp)
     if (m->p || pp->m || load32(&pp->status) != P_IDLE)
         runtime_throwf("acquire_p: P %d is not idle (status %u)", pp->id, load32(&pp->status));
     m->p = pp;
-    pp->m = m;
+    __atomic_store_n(&pp->m, m, __ATOMIC_RELEASE);       // sysmon reads the M through this
     __atomic_store_n(&pp->status, P_RUNNING, __ATOMIC_RELEASE);
 }
 
@@ -348,7 +349,7 @@ static struct p *release_p(struct m *m)
     if (pp == NULL || pp->m != m)
         runtime_throw("release_p: M does not own its P");
     m->p = NULL;
-    pp->m = NULL;
+    store_relaxed(&pp->m, NULL);
     __atomic_store_n(&pp->status, P_IDLE, __ATOMIC_RELEASE);
     return pp;
 }
@@ -411,7 +412,7 @@ static void stop_m(struct m *m)
             link = &(*link)->schedlink;
         if (*link) {
             *link = m->schedlink;
-            sched.nmidle--;
+            store_relaxed(&sched.nmidle, sched.nmidle - 1);
         }
         m->next_p = p_idle_get();
         if (m->next_p == NULL) {
@@ -447,6 +448,12 @@ static void start_m(struct p *pp, bool spinning)
     struct m *m = m_idle_get();
     if (m && m == timer_sleeper)
         timer_sleeper = NULL;
+    if (m) {
+        // Under the lock: an M waking from a timer deadline looks at
+        // next_p under the lock to learn whether it was handed a P.
+        m->spinning = spinning;
+        m->next_p = pp;
+    }
     runtime_lock_release(&sched.lock);
     if (m == NULL) {
         m = new_m();
@@ -457,8 +464,6 @@ static void start_m(struct p *pp, bool spinning)
             runtime_throw("cannot start a thread for a new M");
         return;
     }
-    m->spinning = spinning;
-    m->next_p = pp;
     m_unpark(m);
 }
 
@@ -683,11 +688,14 @@ static void execute(struct m *m, struct g *gp)
             runtime_throwf("out of memory for goroutine %llu's stack", (unsigned long long)gp->id);
         context_prepare(gp);
     }
-    m->curg = gp;
+    if (RUNTIME_RACE_ENABLED && gp->race_fiber == NULL)
+        gp->race_fiber = race_new_fiber();
+    __atomic_store_n(&m->curg, gp, __ATOMIC_RELEASE);   // sysmon reads the G through this
     gp->m = m;
     g_cas_status(gp, G_RUNNABLE, G_RUNNING);
-    gp->preempt = false;
-    m->p->schedtick++;
+    store_relaxed(&gp->preempt, false);
+    store_relaxed(&m->p->schedtick, m->p->schedtick + 1);
+    race_switch_to(gp->race_fiber);
     runtime_context_switch(&m->g0->context, &gp->context);
 }
 
@@ -707,7 +715,7 @@ static void schedule(void)
         struct g *caller = m->mcall_g;
         m->mcall_function = NULL;
         m->mcall_g = NULL;
-        m->curg = NULL;
+        store_relaxed(&m->curg, NULL);
         caller->m = NULL;
         function(caller);
     }
@@ -720,6 +728,7 @@ static void mcall(void (*function)(struct g *))
     struct g *gp = m->curg;
     m->mcall_function = function;
     m->mcall_g = gp;
+    race_switch_to(m->g0->race_fiber);
     runtime_context_switch(&gp->context, &m->g0->context);
 }
 
@@ -729,6 +738,7 @@ void runtime_m_start(struct m *m);
 void runtime_m_start(struct m *m)
 {
     platform_set_current_m(m);
+    m->g0->race_fiber = race_current_fiber();
     struct p *pp = m->next_p;
     m->next_p = NULL;
     if (pp)
@@ -742,13 +752,13 @@ void runtime_m_start(struct m *m)
 
 static struct g *g_free_get(struct p *pp)
 {
-    if (pp->gfree == NULL && sched.gfree_count > 0) {
+    if (pp->gfree == NULL && load_relaxed(&sched.gfree_count) > 0) {
         // Refill from the global list, up to half the local limit.
         runtime_lock_acquire(&sched.lock);
         while (pp->gfree_count < GFREE_LOCAL_MAX / 2 && sched.gfree) {
             struct g *gp = sched.gfree;
             sched.gfree = gp->schedlink;
-            sched.gfree_count--;
+            store_relaxed(&sched.gfree_count, sched.gfree_count - 1);
             gp->schedlink = pp->gfree;
             pp->gfree = gp;
             pp->gfree_count++;
@@ -781,7 +791,7 @@ static void g_free_put(struct p *pp, struct g *gp)
             stack_free(&moved->stack);
         moved->schedlink = sched.gfree;
         sched.gfree = moved;
-        sched.gfree_count++;
+        store_relaxed(&sched.gfree_count, sched.gfree_count + 1);
     }
     runtime_lock_release(&sched.lock);
 }
@@ -809,7 +819,7 @@ static struct g *new_g(goroutine_function function, void *argument, struct p *pp
     gp->wait_reason = WAIT_REASON_NONE;
     gp->param = NULL;
     gp->waiting = NULL;
-    gp->preempt = false;
+    store_relaxed(&gp->preempt, false);
     gp->id = __atomic_add_fetch(&sched.goid_generator, 1, __ATOMIC_RELAXED);
     if (gp->stack.hi)
         context_prepare(gp);   // a reused G keeps its stack; start it afresh
@@ -836,6 +846,10 @@ static void goexit0(struct g *gp)
     gp->start_function = NULL;
     gp->start_argument = NULL;
     gp->wait_reason = WAIT_REASON_NONE;
+    if (RUNTIME_RACE_ENABLED) {
+        race_destroy_fiber(gp->race_fiber);
+        gp->race_fiber = NULL;
+    }
     g_free_put(getm()->p, gp);
 }
 
@@ -900,8 +914,8 @@ void runtime_safe_point(void)
 {
     struct g *gp = getg();
     struct m *m = getm();
-    if (gp->preempt && m->curg == gp && m->locks == 0 && m->preempt_off == 0) {
-        gp->preempt = false;
+    if (load_relaxed(&gp->preempt) && m->curg == gp && m->locks == 0 && m->preempt_off == 0) {
+        store_relaxed(&gp->preempt, false);
         mcall(preempt_park_m);
     }
 }
@@ -915,7 +929,7 @@ void runtime_async_preempt_park(uintptr_t *return_address)
 {
     struct g *gp = getg();
     *return_address = gp->preempt_return_pc;
-    gp->preempt = false;
+    store_relaxed(&gp->preempt, false);
     mcall(preempt_park_m);
 }
 
@@ -982,11 +996,11 @@ void entersyscall(void)
     m->locks++;
     g_cas_status(gp, G_RUNNING, G_SYSCALL);
     struct p *pp = m->p;
-    pp->syscalltick++;
+    store_relaxed(&pp->syscalltick, pp->syscalltick + 1);
     m->syscall_tick = pp->syscalltick;
     m->old_p = pp;
     m->p = NULL;
-    pp->m = NULL;
+    store_relaxed(&pp->m, NULL);
     __atomic_store_n(&pp->status, P_SYSCALL, __ATOMIC_RELEASE);
     m->locks--;
 }
@@ -1044,13 +1058,13 @@ void exitsyscall(void)
 
 static void preempt_one(struct p *pp)
 {
-    struct m *m = pp->m;
+    struct m *m = __atomic_load_n(&pp->m, __ATOMIC_ACQUIRE);
     if (m == NULL)
         return;
-    struct g *gp = m->curg;
+    struct g *gp = __atomic_load_n(&m->curg, __ATOMIC_ACQUIRE);
     if (gp == NULL)
         return;
-    gp->preempt = true;
+    store_relaxed(&gp->preempt, true);
     platform_preempt(m);
 }
 
@@ -1062,7 +1076,7 @@ static int retake(uint64_t now)
     for (int32_t i = 0; i < procs; i++) {
         struct p *pp = all_ps[i];
         uint32_t status = load32(&pp->status);
-        uint64_t tick = status == P_RUNNING ? pp->schedtick : pp->syscalltick;
+        uint64_t tick = status == P_RUNNING ? load_relaxed(&pp->schedtick) : load_relaxed(&pp->syscalltick);
         if (status != P_RUNNING && status != P_SYSCALL)
             continue;
         if (pp->sysmon_schedtick != tick) {
@@ -1136,7 +1150,7 @@ static void check_dead(void)
 {
     if (__atomic_load_n(&main_done, __ATOMIC_ACQUIRE))
         return;
-    int32_t running = sched.mcount - sched.nmidle;
+    int32_t running = load_i32(&sched.mcount) - sched.nmidle;
     if (running > 0)
         return;
     if (sched.runq_size > 0)
@@ -1157,12 +1171,11 @@ static struct m *new_m(void)
     struct m *m = runtime_zalloc(sizeof *m);
     m->g0 = runtime_zalloc(sizeof *m->g0);
     m->g0->status = G_RUNNING;
+    m->id = (uint64_t)__atomic_fetch_add(&sched.mcount, 1, __ATOMIC_ACQ_REL);
     runtime_lock_acquire(&sched.all_lock);
-    m->id = (uint64_t)sched.mcount;
     m->all_link = sched.all_ms;
     sched.all_ms = m;
     runtime_lock_release(&sched.all_lock);
-    __atomic_add_fetch(&sched.mcount, 1, __ATOMIC_ACQ_REL);
     m->random_state = platform_nanotime() ^ ((m->id + 1) * 0x9E3779B97F4A7C15ull);
     if (m->random_state == 0)
         m->random_state = 1;

@@ -100,6 +100,7 @@ struct g {
     struct sudog *waiting;       // sudogs of a G parked in a channel operation or select
     uint32_t select_done;        // set by the first case to win a select
     struct timer *sleep_timer;   // for gosleep, allocated on first use
+    void *race_fiber;            // ThreadSanitizer's record of this stack (race.h)
 };
 
 /* --- Machines ------------------------------------------------------------ */
@@ -266,6 +267,16 @@ uint64_t timers_run(struct p *pp, uint64_t now);
 // The earliest deadline over all Ps, or 0.
 uint64_t timers_earliest(void);
 void timers_init_p(struct p *pp);
+
+/* --- Fields read by other threads ---------------------------------------- */
+
+// Fields that one thread writes and another reads without a lock -- a P's
+// schedtick and owner M, an M's current G, a G's preemption request, all
+// read by sysmon -- are read and written through these: plain C accesses
+// would be data races (undefined behaviour, and ThreadSanitizer says so).
+// Relaxed order is enough: nothing else is published through them.
+#define load_relaxed(address) __atomic_load_n((address), __ATOMIC_RELAXED)
+#define store_relaxed(address, value) __atomic_store_n((address), (value), __ATOMIC_RELAXED)
 
 /* --- Scheduler hooks used by timers -------------------------------------- */
 
