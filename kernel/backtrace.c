@@ -76,7 +76,11 @@ void backtrace_print(uint64_t rip, uint64_t rbp)
     for (int depth = 1; depth < BACKTRACE_FRAMES_WALKED_MAX && printed < BACKTRACE_FRAMES_MAX; depth++) {
         if (rbp == 0)
             break;  // the bottom frame (boot/entry.S or an AP's entry)
-        if (rbp % 8 != 0 || rbp <= previous || rbp < STACK_LOWEST || rbp + 16 > mapped_limit) {
+        // Frames in the identity map are readable; elsewhere (goroutine
+        // stacks, mapped page by page) ask the page tables.
+        bool readable = rbp + 16 <= mapped_limit ||
+                        (paging_probe_unlocked(rbp) && paging_probe_unlocked(rbp + 15));
+        if (rbp % 8 != 0 || rbp <= previous || rbp < STACK_LOWEST || !readable) {
             printk(LOG_EMERGENCY, "  (frame pointer %#llx looks corrupt; stopping)\n", (unsigned long long)rbp);
             break;
         }

@@ -407,6 +407,15 @@ bool paging_unmap(uint64_t virtual_address)
     return entry != NULL;
 }
 
+bool paging_probe_unlocked(uint64_t virtual_address)
+{
+    if (!paging_is_canonical(virtual_address))
+        return false;
+    uint64_t physical_address, flags;
+    int level;
+    return paging_lookup(paging_current_root(), virtual_address, &physical_address, &flags, &level);
+}
+
 bool paging_translate(uint64_t virtual_address, uint64_t *physical_address, uint64_t *flags)
 {
     if (!paging_is_canonical(virtual_address))

@@ -85,6 +85,10 @@ bool paging_unmap(uint64_t virtual_address);
 // included) and the flags of the entry that maps it (PAGE_HUGE for a large
 // page). Either pointer may be NULL. Returns false when nothing is mapped.
 bool paging_translate(uint64_t virtual_address, uint64_t *physical_address, uint64_t *flags);
+// Whether an address is mapped, without the paging lock: for fault reports,
+// which must not wait for a lock the faulting code may hold. A racing
+// change can make the answer stale; nothing else should use it.
+bool paging_probe_unlocked(uint64_t virtual_address);
 
 // The runtime's demand-paged stacks: a page fault is offered to the hook
 // first. The hook returns true when it fixed the fault (mapped the page),

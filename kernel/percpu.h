@@ -34,7 +34,8 @@ enum interrupt_stack {
     INTERRUPT_STACK_DOUBLE_FAULT = 1,
     INTERRUPT_STACK_NMI = 2,
     INTERRUPT_STACK_MACHINE_CHECK = 3,
-    INTERRUPT_STACK_COUNT = 3,
+    INTERRUPT_STACK_PAGE_FAULT = 4,
+    INTERRUPT_STACK_COUNT = 4,
 };
 
 // A CPU's bring-up, as kernel/smp.c drives it. STARTING -> RUNNING is the AP

@@ -21,11 +21,13 @@
  *          sees the kernel boot a second time. Prints no ok line: the
  *          machine is gone before it could; a reset that fails is a FAIL.
  *   sched  the goroutine runtime on every CPU (kernel/selftest_sched.c).
+ *   goroutine-stack-overflow
+ *          a goroutine's stack grows on demand until its guard page, where
+ *          the fault report names the goroutine (kernel/selftest_sched.c).
  *   stack-overflow
  *          unbounded recursion runs off the boot stack into its guard page;
- *          the page fault cannot be delivered on the broken stack, so the CPU
- *          raises a double fault, which runs on its own interrupt stack and is
- *          reported; the run ends as a failure.
+ *          the page fault runs on its own interrupt stack, so it is reported
+ *          although the stack is used up; the run ends as a failure.
  */
 #include "selftest.h"
 #include "cpu.h"
@@ -197,6 +199,7 @@ static const struct selftest selftests[] = {
     { "reboot", selftest_reboot_run },
     { "stack-overflow", selftest_stack_overflow_run },
     { "sched", selftest_sched_run },
+    { "goroutine-stack-overflow", selftest_goroutine_stack_overflow_run },
 };
 
 void selftest_run(const char *name)
@@ -211,7 +214,8 @@ void selftest_run(const char *name)
         passed = found->run(reason, sizeof reason);
     else
         snprintf(reason, sizeof reason,
-                 "no such self-test (known: fault, timer, ipi, ioapic, reboot, stack-overflow, sched)");
+                 "no such self-test (known: fault, timer, ipi, ioapic, reboot, stack-overflow, sched, "
+                 "goroutine-stack-overflow)");
     selftest_report(name, passed, reason);
 }
 

@@ -13,5 +13,6 @@ void selftest_run(const char *name) __attribute__((noreturn));
 void selftest_report(const char *name, bool passed, const char *reason) __attribute__((noreturn));
 // kernel/selftest_sched.c: starts the goroutine runtime; never returns.
 bool selftest_sched_run(char *reason, size_t size);
+bool selftest_goroutine_stack_overflow_run(char *reason, size_t size);
 
 #endif

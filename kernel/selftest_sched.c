@@ -123,6 +123,42 @@ static void sched_main(void *unused)
     selftest_report("sched", true, "");
 }
 
+// selftest=goroutine-stack-overflow: a goroutine recurses until it runs
+// off its stack. Its stack grows page by page on demand as it goes (the
+// page-fault hook in kernel/platform.c maps each new page), and the guard page
+// below the reservation stops it: the fault report names the goroutine, and
+// the run ends as a failure, as any fatal fault does.
+__attribute__((noinline)) static uint64_t recurse_deeply(uint64_t depth)
+{
+    volatile uint8_t frame[1024];
+    frame[depth % sizeof frame] = (uint8_t)depth;
+    if (depth > (1ull << 40))
+        return 0;
+    return recurse_deeply(depth + 1) + frame[depth % sizeof frame];
+}
+
+static void overflow_goroutine(void *unused)
+{
+    (void)unused;
+    recurse_deeply(0);
+}
+
+static void overflow_main(void *unused)
+{
+    (void)unused;
+    go(overflow_goroutine, NULL);
+    gosleep(10000 * MILLISECOND);
+    selftest_report("goroutine-stack-overflow", false, "the goroutine's stack never overflowed");
+}
+
+bool selftest_goroutine_stack_overflow_run(char *reason, size_t size)
+{
+    (void)reason;
+    (void)size;
+    runtime_run(overflow_main, NULL, NULL);   // never returns in the kernel
+    return false;
+}
+
 bool selftest_sched_run(char *reason, size_t size)
 {
     (void)reason;

@@ -14,8 +14,10 @@
  *   - vectors 32 and up call the handler registered for them; those the
  *     APIC delivers (0x30 and up) are then acknowledged at the local APIC.
  *
- * NMI, double fault and machine check run on their own interrupt stacks (the
- * TSS's IST), so even a kernel stack overflow is reported.
+ * NMI, double fault, machine check and page fault run on their own interrupt
+ * stacks (the TSS's IST): a page fault on a stack that has run out of pages
+ * -- a goroutine stack growing, or a kernel stack overflowing into its guard
+ * page -- is still handled or reported.
  */
 #include "traps.h"
 #include "backtrace.h"
@@ -82,6 +84,10 @@ void traps_init(void)
     idt_set_gate(2, INTERRUPT_STACK_NMI);
     idt_set_gate(8, INTERRUPT_STACK_DOUBLE_FAULT);
     idt_set_gate(18, INTERRUPT_STACK_MACHINE_CHECK);
+    // Page faults too: a goroutine's stack grows by faulting on its next
+    // page, and the fault cannot be handled on the stack that needs the
+    // page. (So the page-fault path itself must never fault.)
+    idt_set_gate(14, INTERRUPT_STACK_PAGE_FAULT);
 }
 
 void traps_load(void)
@@ -122,10 +128,9 @@ static void report_exception(const struct trap_frame *frame)
            (unsigned long long)frame->error_code, (unsigned long long)cr2);
     if (frame->vector == 14)
         describe_page_fault_error(frame->error_code, cr2);
-    // A page fault that could not be delivered because the stack itself had
-    // run into its guard page leaves CR2 just below RSP.
-    if (frame->vector == 8 && cr2 < frame->rsp && frame->rsp - cr2 <= 2 * 4096)
-        printk(LOG_EMERGENCY, "  cause: kernel stack overflow (RSP is just above the faulting address)\n");
+    // A stack that ran into its guard page faults within a page of RSP.
+    if ((frame->vector == 14 || frame->vector == 8) && cr2 + 4096 > frame->rsp && cr2 < frame->rsp + 4096)
+        printk(LOG_EMERGENCY, "  cause: stack overflow (the faulting address is next to RSP)\n");
     if ((frame->vector == 14 || frame->vector == 8) && fault_explainer_hook)
         fault_explainer_hook(cr2);
     char where[128];
