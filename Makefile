@@ -23,7 +23,7 @@ LD          := ld
 KERNEL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror \
         -ffreestanding -nostdinc -isystem $(shell $(CC) -print-file-name=include) \
         -Ikernel/libc/include -Ikernel -Iruntime \
-        -fno-stack-protector -fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only \
+        -fno-stack-protector -fstack-clash-protection -fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only \
         -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
         -fno-asynchronous-unwind-tables -fno-strict-aliasing -MMD -MP
 KERNEL_ASFLAGS := -g -Ikernel -MMD -MP
@@ -55,6 +55,7 @@ kernel: $(KERNEL_ELF)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(KERNEL_CFLAGS) -c $< -o $@
+	$(RENAME_AFTER)
 
 $(BUILD)/%.o: %.S
 	@mkdir -p $(dir $@)
@@ -74,6 +75,13 @@ $(BUILD)/kernel/platform.o: kernel/platform.c
 	@mkdir -p $(dir $@)
 	$(CC) $(KERNEL_CFLAGS) $(RUNTIME_KERNEL_CFLAGS) -c $< -o $@
 	$(RENAME_TO_RUNTIME_TEXT) $@
+
+# What the runtime calls in the kernel -- the string functions, snprintf,
+# nanotime -- is not preemptible either: a goroutine preempted inside them
+# would return into runtime code that may have kept this M's state in its
+# locals.
+$(BUILD)/kernel/libc/%.o $(BUILD)/kernel/time.o: RENAME_AFTER = $(RENAME_TO_RUNTIME_TEXT) $@
+$(BUILD)/kernel/libc/%.o $(BUILD)/kernel/time.o: KERNEL_CFLAGS += $(RUNTIME_KERNEL_CFLAGS)
 
 # Two links: the first with an empty symbol table, the second with the table
 # generated from the first (see tools/kernel-symbols).

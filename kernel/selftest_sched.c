@@ -12,8 +12,9 @@
  *             again if the timer interrupt preempts a spinner;
  *   sleep     100 goroutines sleep 1-10 ms each; each must wake no earlier
  *             than asked, and all must wake;
- *   idle      with nothing to run, every CPU halts (its halt count grows)
- *             instead of spinning.
+ *   idle      with nothing to run, every CPU halts (its halt count grows,
+ *             in platform_wait or, without an M, in smp_idle) instead of
+ *             spinning.
  *
  * The goroutines here are ordinary kernel code, so the timer may preempt them
  * anywhere. The verdict ends the run like every self-test's.

@@ -268,6 +268,7 @@ void smp_idle(void)
             interrupts_enable();
             entry(cpu->start_argument);   // an M: runs the scheduler for good
         }
+        cpu->halts++;
         cpu_wait_for_interrupt();
     }
 }

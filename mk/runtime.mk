@@ -12,17 +12,19 @@
 # -fno-reorder-blocks-and-partition -fno-reorder-functions.
 #
 # Everything that runs on goroutine stacks -- the runtime, the tests -- is
-# built without the red zone: preemption pushes onto the stack below RSP.
+# built without the red zone (preemption uses the stack below RSP) and with
+# stack clash protection (a frame larger than a page touches each page on
+# the way down, so it cannot jump over a stack's guard page).
 
 RUNTIME_HOSTED_DIR     := $(BUILD)/runtime/hosted
 RUNTIME_LIBRARY        := $(BUILD)/runtime/libhardway_runtime.a
-RUNTIME_HOSTED_SOURCES := $(filter-out runtime/platform_kernel.c,$(wildcard runtime/*.c)) runtime/context_amd64.S
+RUNTIME_HOSTED_SOURCES := $(wildcard runtime/*.c) runtime/context_amd64.S
 RUNTIME_HOSTED_OBJECTS := $(patsubst runtime/%,$(RUNTIME_HOSTED_DIR)/%.o,$(RUNTIME_HOSTED_SOURCES))
 RUNTIME_HOSTED_CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread \
-                          -fno-omit-frame-pointer -mno-red-zone \
+                          -fno-omit-frame-pointer -mno-red-zone -fstack-clash-protection \
                           -fno-reorder-blocks-and-partition -fno-reorder-functions -MMD -MP
 RUNTIME_TEST_CFLAGS    := -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread \
-                          -fno-omit-frame-pointer -mno-red-zone -Iruntime $(shell pkg-config --cflags check 2>/dev/null)
+                          -fno-omit-frame-pointer -mno-red-zone -fstack-clash-protection -Iruntime $(shell pkg-config --cflags check 2>/dev/null)
 RUNTIME_TEST_LIBS      := -pthread -rdynamic $(shell pkg-config --libs check 2>/dev/null) -ldl
 RUNTIME_TESTS          := $(patsubst tests/runtime/%.c,$(BUILD)/tests/runtime/%,$(wildcard tests/runtime/test_*.c))
 

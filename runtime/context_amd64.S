@@ -10,7 +10,7 @@
  * needs around the call: this is a complete switch, and it costs a few
  * nanoseconds.
  *
- * A new goroutine's stack is laid out by runtime_context_prepare so that the
+ * A new goroutine's stack is laid out by context_prepare (proc.c) so that the
  * first switch to it "returns" into runtime_goroutine_entry with its function
  * and argument in R12 and R13.
  *
@@ -62,8 +62,8 @@ runtime_goroutine_entry:
         ud2
         .size runtime_goroutine_entry, . - runtime_goroutine_entry
 
-/* Entered with the stack as the interrupted code left it, plus the
- * interrupted RIP pushed on top. */
+/* Entered with the stack as the interrupted code left it; the interrupted
+ * RIP is in the G (preempt_return_pc). */
         .global runtime_async_preempt
         .type runtime_async_preempt, @function
 runtime_async_preempt:

@@ -17,8 +17,9 @@
  *             goroutine stack overflow from other crashes and reports both
  *             the way Go does.
  *
- * The preemptible code is the program's own text (__executable_start to
- * etext) minus the runtime's, which the build moves into a section of its
+ * The preemptible code is the program's own text (_start, where .text
+ * begins, to etext -- not the PLT before it, through which the runtime calls
+ * the C library) minus the runtime's, which the build moves into a section of its
  * own, runtime_text (mk/runtime.mk), so the linker brackets it with
  * __start_runtime_text and __stop_runtime_text. Code in shared libraries
  * (the C library) is outside the range and never preempted asynchronously.
@@ -48,7 +49,7 @@
 
 #define SIGNAL_STACK_SIZE (64 * 1024)
 
-extern char __executable_start[], etext[];
+extern char _start[], etext[];
 extern char __start_runtime_text[] __attribute__((weak));
 extern char __stop_runtime_text[] __attribute__((weak));
 
@@ -273,8 +274,7 @@ void platform_symbolize(uintptr_t pc, char *text, size_t size)
         snprintf(text, size, "%#lx", (unsigned long)pc);
 }
 
-// Before main runs: the signal handlers, the main thread's signal stack and
-// the preemptible range. (A constructor, so that runtime_run needs no
+// Before main runs: the signal handlers and the preemptible range. (A constructor, so that runtime_run needs no
 // platform-specific start-up call.)
 __attribute__((constructor)) static void platform_linux_init(void)
 {
@@ -291,7 +291,7 @@ __attribute__((constructor)) static void platform_linux_init(void)
     sigaction(SIGILL, &action, NULL);
     sigaction(SIGFPE, &action, NULL);
 
-    runtime_preemptible_text_start = (uintptr_t)__executable_start;
+    runtime_preemptible_text_start = (uintptr_t)_start;
     runtime_preemptible_text_end = (uintptr_t)etext;
     runtime_unpreemptible_text_start = (uintptr_t)__start_runtime_text;
     runtime_unpreemptible_text_end = (uintptr_t)__stop_runtime_text;

@@ -36,10 +36,11 @@
  * exitsyscall takes the old P back if it can, any idle P otherwise, and
  * otherwise queues the G globally and parks the M.
  *
- * Preemption: sysmon marks a G that has run for 10 ms and asks the port to
- * interrupt its M (a signal hosted; the timer interrupt in the kernel). At a
- * safe instruction the G is switched out on the spot (runtime/preempt.c);
- * elsewhere the request waits for the next safe point.
+ * Preemption: a G that has run for 10 ms is marked and interrupted -- hosted
+ * by sysmon, with a signal to its M; in the kernel by its own CPU's timer
+ * tick (runtime_tick). At a safe instruction the G is switched out on the
+ * spot (runtime/preempt.c); elsewhere the request waits for the next safe
+ * point.
  */
 #include "runtime_internal.h"
 #include "race.h"
@@ -190,11 +191,16 @@ static void runq_put(struct p *pp, struct g *gp, bool next)
 }
 
 // Takes a G from pp's runnext or queue. Only pp's owner calls this.
-static struct g *runq_get(struct p *pp)
+// *inherit_time says the G came from runnext: it runs in the time slice of
+// the G that readied it (see execute), as Go's runqget reports.
+static struct g *runq_get(struct p *pp, bool *inherit_time)
 {
+    *inherit_time = false;
     struct g *next = __atomic_load_n(&pp->runnext, __ATOMIC_ACQUIRE);
-    if (next && __atomic_compare_exchange_n(&pp->runnext, &next, NULL, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+    if (next && __atomic_compare_exchange_n(&pp->runnext, &next, NULL, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+        *inherit_time = true;
         return next;
+    }
     for (;;) {
         uint32_t head = load32(&pp->runq_head);
         uint32_t tail = pp->runq_tail;
@@ -384,11 +390,15 @@ static struct m *timer_sleeper;
 static uint64_t timer_sleeper_until;
 
 // Stops the M until start_m hands it a P. sched.lock must not be held.
-static void stop_m(struct m *m)
+// With `may_watch_timers`, the M may become the one that sleeps only until
+// the earliest timer.
+static void stop_m_watching(struct m *m, bool may_watch_timers)
 {
-    uint64_t earliest = timers_earliest();
     runtime_lock_acquire(&sched.lock);
     m_idle_put(m);
+    // Under the lock: a timer added from now on finds us in timer_sleeper
+    // (sched_timer_added takes the lock) or is already in `earliest`.
+    uint64_t earliest = may_watch_timers ? timers_earliest() : 0;
     bool sleeps_for_timers = false;
     if (timer_sleeper == NULL && earliest) {
         sleeps_for_timers = true;
@@ -416,9 +426,10 @@ static void stop_m(struct m *m)
         }
         m->next_p = p_idle_get();
         if (m->next_p == NULL) {
-            // Every P is busy; their Ms run the timers themselves.
+            // Every P is busy; their Ms run the timers themselves. Park
+            // without a deadline, or we would wake at once, again and again.
             runtime_lock_release(&sched.lock);
-            stop_m(m);
+            stop_m_watching(m, false);
             return;
         }
         m->spinning = true;
@@ -427,6 +438,11 @@ static void stop_m(struct m *m)
     runtime_lock_release(&sched.lock);
     acquire_p(m, m->next_p);
     m->next_p = NULL;
+}
+
+static void stop_m(struct m *m)
+{
+    stop_m_watching(m, true);
 }
 
 static void wake_p(void);
@@ -460,8 +476,19 @@ static void start_m(struct p *pp, bool spinning)
         m->spinning = spinning;
         m->next_p = pp;
         extern void runtime_m_start(struct m *m);
-        if (!platform_thread_start(m, runtime_m_start))
-            runtime_throw("cannot start a thread for a new M");
+        if (!platform_thread_start(m, runtime_m_start)) {
+            // No thread (hosted: out of resources) or no free CPU (kernel:
+            // every CPU already runs an M; one of them is about to park).
+            // The P goes back to the idle list for a running M to pick up.
+            __atomic_sub_fetch(&sched.mcount, 1, __ATOMIC_ACQ_REL);
+            if (spinning)
+                __atomic_sub_fetch(&sched.nmspinning, 1, __ATOMIC_ACQ_REL);
+            runtime_lock_acquire(&sched.lock);
+            p_idle_put(pp);
+            runtime_lock_release(&sched.lock);
+            if (load_i32(&sched.mcount) == 0)
+                runtime_throw("cannot start a thread for the first M");
+        }
         return;
     }
     m_unpark(m);
@@ -525,8 +552,8 @@ void sched_timer_added(uint64_t when)
     if (sleeper && when < timer_sleeper_until) {
         __atomic_store_n(&timer_sleeper_until, when, __ATOMIC_RELEASE);
         runtime_lock_release(&sched.lock);
-        // Wake it to sleep again with the earlier deadline; it finds no P
-        // handed to it and goes back to stop_m, recomputing.
+        // Wake it: m_park reads the deadline again and sleeps until the
+        // earlier one.
         platform_wake(&sleeper->park, 1);
         return;
     }
@@ -552,7 +579,8 @@ static struct g *steal_work(struct m *m, uint64_t now)
             // be busy with a long G and not look at them for a while.
             if (last_round && victim->timers) {
                 timers_run(victim, now);
-                struct g *gp = runq_get(pp);
+                bool inherit_time;
+                struct g *gp = runq_get(pp, &inherit_time);
                 if (gp)
                     return gp;
             }
@@ -567,9 +595,10 @@ static struct g *steal_work(struct m *m, uint64_t now)
 }
 
 // Finds a runnable G for m, which holds a P; blocks (releasing the P) until
-// there is one.
-static struct g *find_runnable(struct m *m)
+// there is one. *inherit_time: see runq_get.
+static struct g *find_runnable(struct m *m, bool *inherit_time)
 {
+    *inherit_time = false;
 top:;
     struct p *pp = m->p;
     uint64_t now = platform_nanotime();
@@ -591,7 +620,7 @@ top:;
         if (gp)
             return gp;
     }
-    struct g *gp = runq_get(pp);
+    struct g *gp = runq_get(pp, inherit_time);
     if (gp)
         return gp;
     if (__atomic_load_n(&sched.runq_size, __ATOMIC_ACQUIRE) > 0) {
@@ -633,27 +662,25 @@ top:;
     // The spinning -> not spinning transition. Decrement first, then look at
     // every queue: a G readied after our last look found nmspinning > 0 and
     // woke nobody, so we must see it here.
-    bool was_spinning = m->spinning;
     if (m->spinning) {
         m->spinning = false;
         if (__atomic_sub_fetch(&sched.nmspinning, 1, __ATOMIC_ACQ_REL) < 0)
             runtime_throw("negative spinning M count");
-        for (int32_t i = 0; i < procs; i++) {
-            if (!runq_empty(all_ps[i])) {
-                runtime_lock_acquire(&sched.lock);
-                pp = p_idle_get();
-                runtime_lock_release(&sched.lock);
-                if (pp) {
-                    acquire_p(m, pp);
-                    m->spinning = true;
-                    __atomic_add_fetch(&sched.nmspinning, 1, __ATOMIC_ACQ_REL);
-                    goto top;
-                }
-                break;
+        bool work = __atomic_load_n(&sched.runq_size, __ATOMIC_ACQUIRE) > 0;
+        for (int32_t i = 0; i < procs && !work; i++)
+            work = !runq_empty(all_ps[i]);
+        if (work) {
+            runtime_lock_acquire(&sched.lock);
+            pp = p_idle_get();
+            runtime_lock_release(&sched.lock);
+            if (pp) {
+                acquire_p(m, pp);
+                m->spinning = true;
+                __atomic_add_fetch(&sched.nmspinning, 1, __ATOMIC_ACQ_REL);
+                goto top;
             }
         }
     }
-    (void)was_spinning;
 
     stop_m(m);
     goto top;
@@ -679,7 +706,11 @@ static void context_prepare(struct g *gp)
     gp->context.sp = (uintptr_t)sp;
 }
 
-static void execute(struct m *m, struct g *gp)
+// Runs gp on m. A G that inherits the time slice does not count as a new
+// scheduling round, so a pair of Gs handing the P back and forth through
+// runnext look to sysmon like one G that has run too long, and get
+// preempted: otherwise they could keep the P from the rest of its queue.
+static void execute(struct m *m, struct g *gp, bool inherit_time)
 {
     if (gp->stack.hi == 0) {
         // Stacks are given at first run, not at go(): a burst of queued
@@ -694,7 +725,8 @@ static void execute(struct m *m, struct g *gp)
     gp->m = m;
     g_cas_status(gp, G_RUNNABLE, G_RUNNING);
     store_relaxed(&gp->preempt, false);
-    store_relaxed(&m->p->schedtick, m->p->schedtick + 1);
+    if (!inherit_time)
+        store_relaxed(&m->p->schedtick, m->p->schedtick + 1);
     race_switch_to(gp->race_fiber);
     runtime_context_switch(&m->g0->context, &gp->context);
 }
@@ -707,10 +739,11 @@ static void schedule(void)
     for (;;) {
         if (m->locks)
             runtime_throw("schedule: holding runtime locks");
-        struct g *gp = find_runnable(m);
+        bool inherit_time;
+        struct g *gp = find_runnable(m, &inherit_time);
         if (m->spinning)
             reset_spinning(m);
-        execute(m, gp);
+        execute(m, gp, inherit_time);
         void (*function)(struct g *) = m->mcall_function;
         struct g *caller = m->mcall_g;
         m->mcall_function = NULL;

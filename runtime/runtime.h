@@ -59,8 +59,8 @@ int runtime_procs(void);
 
 // Around a call that may block the thread (a system call, a blocking
 // library): the P is handed to another M if the call takes long, so other
-// goroutines keep running. In the kernel nothing blocks a CPU, and these do
-// nothing.
+// goroutines keep running. In the kernel nothing blocks a CPU: no code
+// needs them there.
 void entersyscall(void);
 void exitsyscall(void);
 

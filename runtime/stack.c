@@ -11,11 +11,12 @@
  * naming the goroutine, not silent corruption of a neighbour.
  *
  * Stacks are carved out of arenas of STACKS_PER_ARENA slots, each slot one
- * guard page plus one reservation, so that a million goroutines need a few
- * thousand reservations from the platform, not a million. A dead goroutine
+ * guard page plus one reservation, so that a million goroutines need some
+ * fifteen thousand reservations from the platform, not a million. A dead goroutine
  * keeps its stack on the P's free list of Gs (proc.c), so creating a
  * goroutine usually costs no stack work at all; stacks freed here go to a
- * global list for reuse, their memory released to the platform.
+ * global list for reuse, their memory released to the platform (hosted; the
+ * kernel keeps the pages for now, see kernel/platform.c).
  */
 #include "runtime_internal.h"
 
