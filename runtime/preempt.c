@@ -65,6 +65,7 @@ void runtime_preempt_interrupted(struct m *m, uintptr_t sp, uintptr_t *pc)
 
 void runtime_tick(struct m *m, uint64_t now, uintptr_t sp, uintptr_t *pc)
 {
+    store_relaxed(&runtime_coarse_now, now);
     if (m == NULL || m->p == NULL || m->curg == NULL)
         return;
     struct p *pp = m->p;

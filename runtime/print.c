@@ -96,7 +96,9 @@ static void dump_goroutine(struct g *gp, struct g *self)
     if (status == G_DEAD)
         return;
     if (status == G_WAITING) {
-        uint64_t minutes = (platform_nanotime() - gp->wait_since) / (60ull * 1000000000);
+        uint64_t since = gp->wait_since;
+        uint64_t now = platform_nanotime();
+        uint64_t minutes = since && since < now ? (now - since) / (60ull * 1000000000) : 0;
         if (minutes)
             runtime_printf("goroutine %llu [%s, %llu minutes]:\n", (unsigned long long)gp->id,
                            wait_reason_string(gp->wait_reason), (unsigned long long)minutes);

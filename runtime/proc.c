@@ -62,6 +62,11 @@ extern void runtime_goroutine_entry(void);
 #define GFREE_LOCAL_MAX 64
 
 static uint32_t main_done;            // set when the main goroutine returns
+
+// The time, as of sysmon's (hosted) or the timer tick's (kernel) last look:
+// good to a few milliseconds, and free to read -- for stamps like a G's
+// wait_since, which a context switch should not pay a clock read for.
+uint64_t runtime_coarse_now;
 static uint64_t start_time;
 static int schedtrace_ms;
 static struct m *new_m(void);
@@ -564,7 +569,7 @@ void sched_timer_added(uint64_t when)
 
 /* --- Finding work -------------------------------------------------------- */
 
-static struct g *steal_work(struct m *m, uint64_t now)
+static struct g *steal_work(struct m *m)
 {
     struct p *pp = m->p;
     const int rounds = 4;
@@ -578,7 +583,7 @@ static struct g *steal_work(struct m *m, uint64_t now)
             // On the last round, also run the victim's due timers: its M may
             // be busy with a long G and not look at them for a while.
             if (last_round && victim->timers) {
-                timers_run(victim, now);
+                timers_run(victim, 0);
                 bool inherit_time;
                 struct g *gp = runq_get(pp, &inherit_time);
                 if (gp)
@@ -601,8 +606,7 @@ static struct g *find_runnable(struct m *m, bool *inherit_time)
     *inherit_time = false;
 top:;
     struct p *pp = m->p;
-    uint64_t now = platform_nanotime();
-    timers_run(pp, now);
+    timers_run(pp, 0);
 
     if (__atomic_load_n(&main_done, __ATOMIC_ACQUIRE)) {
         // The program is over; nothing more runs (hosted: runtime_run has
@@ -640,7 +644,7 @@ top:;
             __atomic_add_fetch(&sched.nmspinning, 1, __ATOMIC_ACQ_REL);
         }
         for (int attempt = 0; attempt < SPIN_BEFORE_PARK; attempt++) {
-            gp = steal_work(m, now);
+            gp = steal_work(m);
             if (gp)
                 return gp;
             platform_yield();
@@ -991,7 +995,7 @@ void gopark(bool (*unlock)(struct g *gp, void *lock), void *lock, enum wait_reas
     struct g *gp = getg();
     struct park_request request = { unlock, lock };
     gp->wait_reason = reason;
-    gp->wait_since = platform_nanotime();
+    gp->wait_since = load_relaxed(&runtime_coarse_now);
     gp->param = &request;
     mcall(park_m);
 }
@@ -1148,6 +1152,7 @@ static void sysmon(struct m *m)
         uint32_t zero = 0;
         platform_wait(&zero, 0, platform_nanotime() + delay);
         uint64_t now = platform_nanotime();
+        store_relaxed(&runtime_coarse_now, now);
         if (__atomic_load_n(&main_done, __ATOMIC_ACQUIRE))
             continue;
         if (retake(now) != 0)

@@ -88,7 +88,7 @@ struct g {
     uint64_t id;
     uint32_t status;             // enum g_status; changed with g_cas_status
     enum wait_reason wait_reason;
-    uint64_t wait_since;         // nanotime when it parked, for dumps
+    uint64_t wait_since;         // roughly when it parked (runtime_coarse_now), for dumps
     struct m *m;                 // the M running it, or NULL
     struct g *schedlink;         // next G in a run queue or free list
     struct g *all_link;          // the list of all Gs
@@ -241,6 +241,9 @@ extern uintptr_t runtime_preemptible_text_start, runtime_preemptible_text_end;
 // Within that range, the runtime's own code, which is never preemptible.
 extern uintptr_t runtime_unpreemptible_text_start, runtime_unpreemptible_text_end;
 
+// nanotime() as of sysmon's or the timer tick's last look (proc.c).
+extern uint64_t runtime_coarse_now;
+
 // How long a G may hold its P before it is preempted (Go's forcePreemptNS).
 #define RUNTIME_TIME_SLICE_NS (10ull * 1000 * 1000)
 
@@ -262,7 +265,8 @@ struct g *stack_guard_owner(uintptr_t address);
 
 /* --- Timers (runtime/time.c) --------------------------------------------- */
 
-// Runs this P's expired timers; returns the earliest remaining deadline, or 0.
+// Runs this P's expired timers; returns the earliest remaining deadline, or
+// 0. `now` may be 0: then the clock is read if (and only if) it is needed.
 uint64_t timers_run(struct p *pp, uint64_t now);
 // The earliest deadline over all Ps, or 0.
 uint64_t timers_earliest(void);

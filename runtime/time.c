@@ -179,7 +179,13 @@ uint64_t timers_run(struct p *pp, uint64_t now)
 {
     struct timer_heap *heap = pp->timers;
     uint64_t earliest = __atomic_load_n(&heap->earliest, __ATOMIC_ACQUIRE);
-    if (earliest == 0 || earliest > now)
+    if (earliest == 0)
+        return 0;
+    // Read the clock only when there is a timer to compare it with: the
+    // scheduler calls this on every round, and most heaps are empty.
+    if (now == 0)
+        now = platform_nanotime();
+    if (earliest > now)
         return earliest;
     runtime_lock_acquire(&heap->lock);
     while (heap->count > 0 && heap->items[0]->when <= now) {
