@@ -60,6 +60,7 @@ extern void runtime_goroutine_entry(void);
 #define SYSMON_MAX_DELAY_NS (10ull * 1000 * 1000)
 #define SPIN_BEFORE_PARK 3
 #define GFREE_LOCAL_MAX 64
+#define GFREE_GLOBAL_STACKS_MAX 4096
 
 static uint32_t main_done;            // set when the main goroutine returns
 
@@ -72,6 +73,7 @@ static int schedtrace_ms;
 static struct m *new_m(void);
 static void start_m(struct p *pp, bool spinning);
 static void schedule(void) __attribute__((noreturn));
+static bool stack_for_new_g(struct p *pp, struct stack *stack);
 
 /* --- Small helpers ------------------------------------------------------- */
 
@@ -719,7 +721,7 @@ static void execute(struct m *m, struct g *gp, bool inherit_time)
     if (gp->stack.hi == 0) {
         // Stacks are given at first run, not at go(): a burst of queued
         // goroutines costs no stack memory until they run.
-        if (!stack_allocate(&gp->stack))
+        if (!stack_for_new_g(m->p, &gp->stack))
             runtime_throwf("out of memory for goroutine %llu's stack", (unsigned long long)gp->id);
         context_prepare(gp);
     }
@@ -787,6 +789,10 @@ void runtime_m_start(struct m *m)
 
 /* --- Creating and ending goroutines -------------------------------------- */
 
+// Dead Gs keep their stacks, on the P's free list and on the global one, so
+// that a new goroutine usually gets a G and a stack with no work at all (as
+// in Go). Only beyond GFREE_GLOBAL_STACKS_MAX stacks on the global list is
+// stack memory given back to the platform, outside the scheduler lock.
 static struct g *g_free_get(struct p *pp)
 {
     if (pp->gfree == NULL && load_relaxed(&sched.gfree_count) > 0) {
@@ -796,6 +802,8 @@ static struct g *g_free_get(struct p *pp)
             struct g *gp = sched.gfree;
             sched.gfree = gp->schedlink;
             store_relaxed(&sched.gfree_count, sched.gfree_count - 1);
+            if (gp->stack.hi)
+                sched.gfree_stacks--;
             gp->schedlink = pp->gfree;
             pp->gfree = gp;
             pp->gfree_count++;
@@ -817,20 +825,47 @@ static void g_free_put(struct p *pp, struct g *gp)
     if (++pp->gfree_count < GFREE_LOCAL_MAX)
         return;
     // Too many here: move half to the global list.
+    struct stack released[GFREE_LOCAL_MAX / 2];
+    int released_count = 0;
     runtime_lock_acquire(&sched.lock);
     while (pp->gfree_count > GFREE_LOCAL_MAX / 2) {
         struct g *moved = pp->gfree;
         pp->gfree = moved->schedlink;
         pp->gfree_count--;
-        // Gs on the global list give their stacks' memory back; a reused G
-        // gets a stack again when it first runs.
-        if (moved->stack.hi)
-            stack_free(&moved->stack);
+        if (moved->stack.hi) {
+            if (sched.gfree_stacks < GFREE_GLOBAL_STACKS_MAX) {
+                sched.gfree_stacks++;
+            } else {
+                // Enough spare stacks already: this one's memory goes back.
+                released[released_count++] = moved->stack;
+                moved->stack.lo = moved->stack.hi = 0;
+                moved->context.sp = 0;
+            }
+        }
         moved->schedlink = sched.gfree;
         sched.gfree = moved;
         store_relaxed(&sched.gfree_count, sched.gfree_count + 1);
     }
     runtime_lock_release(&sched.lock);
+    for (int i = 0; i < released_count; i++)
+        stack_free(&released[i]);
+}
+
+// A stack for a G that has none (it was created while no dead G with a
+// stack was free): taken from a dead G on this P's free list if one has a
+// stack, else new.
+static bool stack_for_new_g(struct p *pp, struct stack *stack)
+{
+    int looked = 0;
+    for (struct g *dead = pp->gfree; dead && looked < GFREE_LOCAL_MAX; dead = dead->schedlink, looked++) {
+        if (dead->stack.hi) {
+            *stack = dead->stack;
+            dead->stack.lo = dead->stack.hi = 0;
+            dead->context.sp = 0;
+            return true;
+        }
+    }
+    return stack_allocate(stack);
 }
 
 static struct g *g_allocate(void)

@@ -178,6 +178,7 @@ struct scheduler {
     int32_t runq_size;
     struct g *gfree;             // dead Gs beyond what Ps keep
     int32_t gfree_count;
+    int32_t gfree_stacks;        // how many of them still have their stacks
     uint64_t goid_generator;
     struct runtime_lock all_lock;      // guards the all-G and all-M lists
     struct g *all_gs;

@@ -23,6 +23,7 @@
 #define STACK_GUARD_SIZE 4096u
 #define STACKS_PER_ARENA 64u
 #define STACK_ARENAS_MAX 65536u
+#define STACK_TOP_KEPT 4096u
 
 size_t stack_reservation = 1u << 20;
 
@@ -80,8 +81,10 @@ bool stack_allocate(struct stack *stack)
 
 void stack_free(struct stack *stack)
 {
-    // Give the memory back, keep the address space: the slot is reused as is.
-    platform_release((void *)stack->lo, stack_reservation);
+    // Give the memory back, keep the address space: the slot is reused as
+    // is. The top page stays: the free list's link lives there, and writing
+    // it into a released page would only fault the page back in.
+    platform_release((void *)stack->lo, stack_reservation - STACK_TOP_KEPT);
     struct stack_free_slot *slot = (struct stack_free_slot *)stack->hi - 1;
     runtime_lock_acquire(&stack_lock);
     slot->next = free_stacks;
