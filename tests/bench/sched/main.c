@@ -1,0 +1,111 @@
+/*
+ * The C side of the scheduler benchmarks: one program, one workload per run,
+ * against our runtime (hosted), with the same command line and output as the
+ * Go side (main.go):
+ *
+ *     GOMAXPROCS=P sched-ours CASE N
+ *     case=CASE procs=P n=N elapsed_ns=T peak_rss_kib=K
+ *
+ * The runtime reads GOMAXPROCS itself (runtime_run with no config), as Go's
+ * does. Only the workload is timed, not start-up; K is the whole process's
+ * peak resident memory, read the same way on both sides. tools/bench-sched
+ * runs this beside the Go program and turns T into a per-operation figure.
+ *
+ * Exit status 3 means "this case is not built in" (the runtime piece it
+ * needs is missing: mk/bench.mk builds the channel workloads only when the
+ * runtime has channels); 1 means a wrong result or a bad command line.
+ */
+#include "bench.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+    const char *name;
+    bench_workload run;
+    const char *missing;   // why the case is not built in, when run is NULL
+} cases[] = {
+    { "spawn-serial", bench_spawn_serial, NULL },
+    { "spawn-burst", bench_spawn_burst, NULL },
+    { "gosched", bench_gosched, NULL },
+    { "timers", bench_timers, NULL },
+#ifdef BENCH_HAVE_CHANNELS
+    { "pingpong", bench_pingpong, NULL },
+    { "pipeline", bench_pipeline, NULL },
+#else
+    { "pingpong", NULL, "the runtime has no channels yet: no runtime/chan.c" },
+    { "pipeline", NULL, "the runtime has no channels yet: no runtime/chan.c" },
+#endif
+};
+
+void bench_fail(const char *format, ...)
+{
+    va_list arguments;
+    va_start(arguments, format);
+    fputs("sched-ours: ", stderr);
+    vfprintf(stderr, format, arguments);
+    fputc('\n', stderr);
+    va_end(arguments);
+    fflush(stdout);
+    _Exit(1);
+}
+
+// The process's peak resident set size in KiB: VmHWM, the high-water mark of
+// this program's own address space. (Not getrusage's ru_maxrss, which also
+// counts the parent's memory at fork time: the kernel carries it across exec.)
+static unsigned long long peak_rss_kib(void)
+{
+    FILE *status = fopen("/proc/self/status", "r");
+    if (status == NULL)
+        bench_fail("cannot read /proc/self/status");
+    char line[256];
+    unsigned long long kib = 0;
+    while (fgets(line, sizeof line, status))
+        if (sscanf(line, "VmHWM: %llu kB", &kib) == 1)
+            break;
+    fclose(status);
+    return kib;
+}
+
+static const char *case_name;
+static bench_workload workload;
+static uint64_t operations;
+
+static void bench_main(void *unused)
+{
+    (void)unused;
+    // A tenth of the work first, untimed, as main.go does: both runtimes then
+    // start the measured run warm (free lists, stacks, heaps, caches filled),
+    // and the figure is the steady state rather than first-touch page faults.
+    workload(operations / 10 ? operations / 10 : 1);
+    uint64_t elapsed = workload(operations);
+    printf("case=%s procs=%d n=%llu elapsed_ns=%llu peak_rss_kib=%llu\n", case_name, runtime_procs(),
+           (unsigned long long)operations, (unsigned long long)elapsed, peak_rss_kib());
+    fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: GOMAXPROCS=P %s CASE N\n", argv[0]);
+        return 2;
+    }
+    char *end;
+    unsigned long long n = strtoull(argv[2], &end, 10);
+    if (*end != '\0' || n == 0)
+        bench_fail("N must be a positive number, not \"%s\"", argv[2]);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (strcmp(cases[i].name, argv[1]) != 0)
+            continue;
+        if (cases[i].run == NULL) {
+            fprintf(stderr, "%s\n", cases[i].missing);
+            return 3;
+        }
+        case_name = cases[i].name;
+        workload = cases[i].run;
+        operations = n;
+        return runtime_run(bench_main, NULL, NULL);
+    }
+    bench_fail("unknown case \"%s\"", argv[1]);
+}
