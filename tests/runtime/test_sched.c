@@ -405,6 +405,58 @@ START_TEST(test_deadlock_is_detected)
 }
 END_TEST
 
+/* --- Introspection ------------------------------------------------------ */
+
+static void sleep_a_little(void *unused)
+{
+    (void)unused;
+    gosleep(60 * MILLISECOND);
+}
+
+static int schedtrace_program(void *unused)
+{
+    (void)unused;
+    struct runtime_config config = { .procs = 2, .schedtrace_ms = 10 };
+    return runtime_run(sleep_a_little, NULL, &config);
+}
+
+START_TEST(test_schedtrace_prints_scheduler_state)
+{
+    struct child_result result = run_in_child(schedtrace_program, NULL);
+    ck_assert_msg(result.exit_status == 0, "exit status %d; output:\n%s", result.exit_status, result.output);
+    ck_assert_msg(strstr(result.output, "SCHED ") && strstr(result.output, "gomaxprocs=2 idleprocs="),
+                  "no scheduler trace line; output:\n%s", result.output);
+}
+END_TEST
+
+static void dump_on_demand(void *unused)
+{
+    (void)unused;
+    go(park_forever, NULL);
+    gosched();
+    runtime_dump_goroutines();
+}
+
+static int dump_program(void *unused)
+{
+    (void)unused;
+    return run_with_procs(dump_on_demand, 1);
+}
+
+START_TEST(test_goroutine_dump_on_demand)
+{
+    struct child_result result = run_in_child(dump_program, NULL);
+    ck_assert_msg(result.exit_status == 0, "exit status %d; output:\n%s", result.exit_status, result.output);
+    ck_assert_msg(strstr(result.output, "goroutine 1 [running]:"), "output:\n%s", result.output);
+    ck_assert_msg(strstr(result.output, "goroutine 2 [chan receive]:"), "output:\n%s", result.output);
+    // Backtraces: the dumping goroutine is inside runtime_dump_goroutines,
+    // the parked one inside gopark. (Hosted names come from dladdr, which
+    // knows exported functions only.)
+    ck_assert_msg(strstr(result.output, "    runtime_dump_goroutines+"), "output:\n%s", result.output);
+    ck_assert_msg(strstr(result.output, "    gopark+"), "output:\n%s", result.output);
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("sched");
@@ -424,6 +476,8 @@ int main(void)
     tcase_add_test(basics, test_deep_recursion_fits_the_stack);
     tcase_add_test(basics, test_stack_overflow_is_a_clear_fatal_error);
     tcase_add_test(basics, test_deadlock_is_detected);
+    tcase_add_test(basics, test_schedtrace_prints_scheduler_state);
+    tcase_add_test(basics, test_goroutine_dump_on_demand);
     suite_add_tcase(suite, basics);
 
     SRunner *runner = srunner_create(suite);
