@@ -12,6 +12,9 @@
  *             again if the timer interrupt preempts a spinner;
  *   sleep     100 goroutines sleep 1-10 ms each; each must wake no earlier
  *             than asked, and all must wake;
+ *   channels  a ping-pong over unbuffered channels between goroutines on
+ *             different Ps, a buffered fan-in from every P, and a WaitGroup
+ *             that waits for them all;
  *   idle      with nothing to run, every CPU halts (its halt count grows,
  *             in platform_wait or, without an M, in smp_idle) instead of
  *             spinning.
@@ -22,7 +25,9 @@
 #include "percpu.h"
 #include "printk.h"
 #include "selftest.h"
+#include "chan.h"
 #include "runtime.h"
+#include "sync.h"
 #include <stdio.h>
 
 #define MILLISECOND 1000000ull
@@ -71,6 +76,81 @@ static void sleep_a_while(void *argument)
     __atomic_add_fetch(&sleepers_done, 1, __ATOMIC_RELEASE);
 }
 
+#define PING_PONG_ROUNDS 10000
+#define FAN_IN_PER_P 1000
+
+struct ping_pong {
+    struct chan *ping, *pong;
+    struct waitgroup *done;
+};
+
+static void ponger(void *argument)
+{
+    struct ping_pong *pair = argument;
+    uint64_t value;
+    while (chan_receive_ok(pair->ping, &value)) {
+        value++;
+        chan_send(pair->pong, &value);
+    }
+    waitgroup_done(pair->done);
+}
+
+struct fan_in {
+    struct chan *results;
+    struct waitgroup *done;
+};
+
+static void fan_in_sender(void *argument)
+{
+    struct fan_in *fan = argument;
+    for (uint64_t i = 1; i <= FAN_IN_PER_P; i++)
+        chan_send(fan->results, &i);
+    waitgroup_done(fan->done);
+}
+
+// Returns NULL when all is well, else what went wrong.
+static const char *check_channels(int procs)
+{
+    static char problem[96];
+    struct waitgroup done = { 0 };
+    struct ping_pong pair = { chan_make(sizeof(uint64_t), 0), chan_make(sizeof(uint64_t), 0), &done };
+    waitgroup_add(&done, 1);
+    go(ponger, &pair);
+    uint64_t value = 0;
+    for (int round = 0; round < PING_PONG_ROUNDS; round++) {
+        chan_send(pair.ping, &value);
+        chan_receive(pair.pong, &value);
+    }
+    chan_close(pair.ping);
+    waitgroup_wait(&done);
+    if (value != PING_PONG_ROUNDS) {
+        snprintf(problem, sizeof problem, "ping-pong counted %llu of %d", (unsigned long long)value, PING_PONG_ROUNDS);
+        return problem;
+    }
+
+    struct fan_in fan = { chan_make(sizeof(uint64_t), 64), &done };
+    waitgroup_add(&done, procs);
+    for (int i = 0; i < procs; i++)
+        go(fan_in_sender, &fan);
+    uint64_t sum = 0;
+    for (int i = 0; i < procs * FAN_IN_PER_P; i++) {
+        uint64_t item;
+        chan_receive(fan.results, &item);
+        sum += item;
+    }
+    waitgroup_wait(&done);
+    uint64_t expected = (uint64_t)procs * FAN_IN_PER_P * (FAN_IN_PER_P + 1) / 2;
+    chan_free(pair.ping);
+    chan_free(pair.pong);
+    chan_free(fan.results);
+    if (sum != expected) {
+        snprintf(problem, sizeof problem, "fan-in summed %llu, expected %llu", (unsigned long long)sum,
+                 (unsigned long long)expected);
+        return problem;
+    }
+    return NULL;
+}
+
 static void sched_main(void *unused)
 {
     (void)unused;
@@ -108,6 +188,12 @@ static void sched_main(void *unused)
         selftest_report("sched", false, reason);
     }
     log_info("selftest sched: %d sleepers woke on time\n", SLEEPERS);
+
+    // channels
+    const char *problem = check_channels(procs);
+    if (problem)
+        selftest_report("sched", false, problem);
+    log_info("selftest sched: %d channel round trips and a fan-in from %d goroutines\n", PING_PONG_ROUNDS, procs);
 
     // idle
     uint64_t halts[CPUS_MAX];
