@@ -9,6 +9,7 @@
  * finished after a sleep, which can only err towards passing a broken
  * implementation, never towards failing a correct one.
  */
+#include "chan_test.h"
 #include "chan.h"
 #include "chan_internal.h"
 #include "child.h"
@@ -17,34 +18,6 @@
 #include <check.h>
 #include <stdlib.h>
 #include <unistd.h>
-
-#define MILLISECOND 1000000ull
-
-static int run_with_procs(goroutine_function main_function, void *argument, int procs_wanted)
-{
-    struct runtime_config config = { .procs = procs_wanted };
-    return runtime_run(main_function, argument, &config);
-}
-
-// Sleeps until *counter reaches target.
-static void wait_for_count(volatile long *counter, long target)
-{
-    while (__atomic_load_n(counter, __ATOMIC_ACQUIRE) < target)
-        gosleep(MILLISECOND / 10);
-}
-
-// How many goroutines wait on one of c's queues. The tests look inside the
-// channel (chan_internal.h) so that "once the sender has blocked" is a
-// condition they wait for, not a guess made with a sleep.
-static int waiting_count(struct chan *c, bool senders)
-{
-    runtime_lock_acquire(&c->lock);
-    int count = 0;
-    for (struct sudog *sg = senders ? c->sendq.first : c->recvq.first; sg; sg = sg->next)
-        count++;
-    runtime_lock_release(&c->lock);
-    return count;
-}
 
 static void wait_for_blocked_senders(struct chan *c, int count)
 {

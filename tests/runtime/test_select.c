@@ -7,6 +7,7 @@
  * Every test frees its channels at the end: chan_free throws if a sudog
  * were left on a queue, so that also checks select's pass 3.
  */
+#include "chan_test.h"
 #include "chan.h"
 #include "chan_internal.h"
 #include "child.h"
@@ -15,31 +16,6 @@
 #include <check.h>
 #include <stdlib.h>
 #include <unistd.h>
-
-#define MILLISECOND 1000000ull
-
-static int run_with_procs(goroutine_function main_function, void *argument, int procs_wanted)
-{
-    struct runtime_config config = { .procs = procs_wanted };
-    return runtime_run(main_function, argument, &config);
-}
-
-static void wait_for_count(volatile long *counter, long target)
-{
-    while (__atomic_load_n(counter, __ATOMIC_ACQUIRE) < target)
-        gosleep(MILLISECOND / 10);
-}
-
-// How many goroutines wait on one of c's queues (white box, as test_chan.c).
-static int waiting_count(struct chan *c, bool senders)
-{
-    runtime_lock_acquire(&c->lock);
-    int count = 0;
-    for (struct sudog *sg = senders ? c->sendq.first : c->recvq.first; sg; sg = sg->next)
-        count++;
-    runtime_lock_release(&c->lock);
-    return count;
-}
 
 static void wait_for_waiting(struct chan *c, bool senders, int count)
 {
