@@ -1054,10 +1054,6 @@ void goready(struct g *gp)
     wake_p();
 }
 
-void goready_from_anywhere(struct g *gp)
-{
-    goready(gp);
-}
 
 /* --- System calls -------------------------------------------------------- */
 
@@ -1069,7 +1065,6 @@ void entersyscall(void)
     g_cas_status(gp, G_RUNNING, G_SYSCALL);
     struct p *pp = m->p;
     store_relaxed(&pp->syscalltick, pp->syscalltick + 1);
-    m->syscall_tick = pp->syscalltick;
     m->old_p = pp;
     m->p = NULL;
     store_relaxed(&pp->m, NULL);

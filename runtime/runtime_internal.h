@@ -121,7 +121,6 @@ struct m {
     void (*mcall_function)(struct g *);  // what to do on g0 after the switch (mcall)
     struct g *mcall_g;
     uint64_t random_state;       // for random stealing order and select
-    uint64_t syscall_tick;       // sysmon's view, to spot a long system call
     void *platform;              // the port's own per-M data (thread handle)
 };
 
@@ -203,10 +202,9 @@ struct g *getg(void);
 // without a lost wake-up: the channel's lock is released only once the G is
 // safely parked.
 void gopark(bool (*unlock)(struct g *gp, void *lock), void *lock, enum wait_reason reason);
-// Makes a parked G runnable, on the current P's runnext.
+// Makes a parked G runnable: on the current P's runnext, or on the global
+// queue when this M holds no P.
 void goready(struct g *gp);
-// Like goready, from code that holds no P (timers fired by an idle M).
-void goready_from_anywhere(struct g *gp);
 
 // Honours a pending preemption request at a safe point (allocation, channel
 // operation, unlock): yields if one is pending.
