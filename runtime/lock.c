@@ -24,12 +24,23 @@ static void spin_hint(int count)
         __asm__ volatile("pause");
 }
 
+// Takes the lock if it is free right now, leaving `wait` in the key.
+static bool lock_take_if_free(struct runtime_lock *lock, uint32_t wait)
+{
+    for (;;) {
+        if (__atomic_load_n(&lock->key, __ATOMIC_RELAXED) != LOCK_UNLOCKED)
+            return false;
+        uint32_t expected = LOCK_UNLOCKED;
+        if (__atomic_compare_exchange_n(&lock->key, &expected, wait, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+            return true;
+    }
+}
+
 void runtime_lock_acquire(struct runtime_lock *lock)
 {
     struct m *m = getm();
     if (m)
         m->locks++;
-    uint32_t expected = LOCK_UNLOCKED;
     uint32_t previous = __atomic_exchange_n(&lock->key, LOCK_LOCKED, __ATOMIC_ACQUIRE);
     if (previous == LOCK_UNLOCKED)
         return;
@@ -38,27 +49,13 @@ void runtime_lock_acquire(struct runtime_lock *lock)
     uint32_t wait = previous;
     for (;;) {
         for (int i = 0; i < LOCK_ACTIVE_SPIN; i++) {
-            for (;;) {
-                uint32_t key = __atomic_load_n(&lock->key, __ATOMIC_RELAXED);
-                if (key != LOCK_UNLOCKED)
-                    break;
-                expected = LOCK_UNLOCKED;
-                if (__atomic_compare_exchange_n(&lock->key, &expected, wait, false, __ATOMIC_ACQUIRE,
-                                                __ATOMIC_RELAXED))
-                    return;
-            }
+            if (lock_take_if_free(lock, wait))
+                return;
             spin_hint(LOCK_ACTIVE_SPIN_COUNT);
         }
         for (int i = 0; i < LOCK_PASSIVE_SPIN; i++) {
-            for (;;) {
-                uint32_t key = __atomic_load_n(&lock->key, __ATOMIC_RELAXED);
-                if (key != LOCK_UNLOCKED)
-                    break;
-                expected = LOCK_UNLOCKED;
-                if (__atomic_compare_exchange_n(&lock->key, &expected, wait, false, __ATOMIC_ACQUIRE,
-                                                __ATOMIC_RELAXED))
-                    return;
-            }
+            if (lock_take_if_free(lock, wait))
+                return;
             platform_yield();
         }
         // Sleep, announcing it with 2.
