@@ -28,11 +28,6 @@ bool panic_halt_requested(void)
     return panic_halting;
 }
 
-void panic_halt_this_cpu(void)
-{
-    cpu_halt_forever();
-}
-
 bool panic_begin(void)
 {
     interrupts_disable();
@@ -44,7 +39,7 @@ bool panic_begin(void)
     if (expected == me)
         return false;   // a fault inside our own report
     // Another CPU is reporting; it will stop us with an NMI. Don't talk over it.
-    panic_halt_this_cpu();
+    cpu_halt_forever();
 }
 
 void kernel_die(void)
@@ -54,7 +49,7 @@ void kernel_die(void)
     if (lapic_ready())
         lapic_send_nmi_to_others();
     power_exit_qemu(POWER_EXIT_FAILURE);
-    panic_halt_this_cpu();
+    cpu_halt_forever();
 }
 
 void panic(const char *format, ...)

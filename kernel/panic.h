@@ -16,7 +16,6 @@ void panic(const char *format, ...) __attribute__((noreturn, format(printf, 1, 2
 void kernel_die(void) __attribute__((noreturn));
 
 bool panic_halt_requested(void);
-void panic_halt_this_cpu(void) __attribute__((noreturn));
 
 #define KERNEL_ASSERT(condition)                                                          \
     do {                                                                                  \

@@ -63,13 +63,6 @@ static void write_register16(const struct acpi_generic_address *reg, uint16_t va
         *(volatile uint16_t *)physical_to_virtual(reg->address) = value;
 }
 
-static void busy_wait(uint64_t nanoseconds)
-{
-    uint64_t end = nanotime() + nanoseconds;
-    while (nanotime() < end)
-        cpu_relax();
-}
-
 // Puts the firmware into ACPI mode if it is not (SCI_EN clear): writing
 // ACPI_ENABLE to the SMI command port hands the power registers to us.
 static void acpi_mode_enable(void)
@@ -105,7 +98,7 @@ void power_off(void)
         sleep_register_write(&acpi->pm1a_control, acpi->s5_sleep_type_a);
         sleep_register_write(&acpi->pm1b_control, acpi->s5_sleep_type_b);
         // The machine may take a moment to go; don't report failure early.
-        busy_wait(POWER_OFF_WAIT_NS);
+        time_busy_wait(POWER_OFF_WAIT_NS);
     }
     log_error("power: ACPI power-off did not happen; halting\n");
     cpu_halt_forever();

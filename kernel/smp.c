@@ -83,13 +83,6 @@ void smp_setup_boot_cpu(void)
     gdt_load(&boot_cpu);
 }
 
-static void busy_wait(uint64_t nanoseconds)
-{
-    uint64_t end = nanotime() + nanoseconds;
-    while (nanotime() < end)
-        cpu_relax();
-}
-
 // Waits until no CPU in `starting` is in state `state` any more, or
 // `nanoseconds` pass; returns how many are online.
 static uint32_t wait_while_in_state(struct cpu **starting, uint32_t count, enum cpu_start_state state,
@@ -229,7 +222,7 @@ void smp_start_all(const struct acpi_info *acpi)
     // 3: INIT all, STARTUP all, wait; STARTUP again the ones that are late.
     for (uint32_t i = 0; i < count; i++)
         lapic_send_init(starting[i]->apic_id);
-    busy_wait(INIT_WAIT_NS);
+    time_busy_wait(INIT_WAIT_NS);
     for (uint32_t i = 0; i < count; i++)
         lapic_send_startup(starting[i]->apic_id, TRAMPOLINE_ADDRESS / PAGE_SIZE);
     if (wait_while_in_state(starting, count, CPU_STARTING, STARTUP_FIRST_WAIT_NS) == count)

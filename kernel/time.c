@@ -177,6 +177,13 @@ uint64_t nanotime(void)
     return time_tsc_to_nanoseconds(rdtsc() - tsc_reference);
 }
 
+void time_busy_wait(uint64_t nanoseconds)
+{
+    uint64_t end = nanotime() + nanoseconds;
+    while (nanotime() < end)
+        cpu_relax();
+}
+
 uint64_t time_tsc_hz(void) { return tsc_hz; }
 uint64_t time_lapic_timer_hz(void) { return lapic_timer_hz; }
 bool time_tsc_invariant(void) { return tsc_invariant; }

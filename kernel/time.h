@@ -18,6 +18,8 @@ uint64_t time_tsc_to_nanoseconds(uint64_t tsc_ticks);
 uint64_t time_nanoseconds_to_tsc(uint64_t nanoseconds);
 // The TSC value at which nanotime() will read `nanoseconds`.
 uint64_t time_nanotime_to_tsc(uint64_t nanoseconds);
+// Spins for `nanoseconds` (for the few waits that come before any scheduler).
+void time_busy_wait(uint64_t nanoseconds);
 uint64_t time_tsc_hz(void);
 uint64_t time_lapic_timer_hz(void);
 bool time_tsc_invariant(void);

@@ -164,7 +164,7 @@ void trap_dispatch(struct trap_frame *frame)
     if (vector == 14 && paging_handle_fault(read_cr2(), frame->error_code))
         return;
     if (vector == 2 && panic_halt_requested())
-        panic_halt_this_cpu();
+        cpu_halt_forever();
     if (vector < 32) {
         report_exception(frame);
         kernel_die();
