@@ -78,11 +78,6 @@ int platform_cpu_count(void)
     return (int)cpus_online;
 }
 
-struct m *platform_current_m(void)
-{
-    return this_cpu()->runtime_m;
-}
-
 void platform_set_current_m(struct m *m)
 {
     this_cpu()->runtime_m = m;

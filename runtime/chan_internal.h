@@ -92,15 +92,21 @@ static inline void *chan_buffer_slot(struct chan *c, size_t index)
 
 // Go's typedmemmove and typedmemclr. A zero-size element is never copied,
 // so its pointers may be NULL.
+// Word-sized elements (pointers, integers) are the common case: copied
+// with one move instead of a call to memmove.
 static inline void chan_element_copy(struct chan *c, void *destination, const void *source)
 {
-    if (c->elemsize)
+    if (c->elemsize == sizeof(uint64_t))
+        __builtin_memcpy(destination, source, sizeof(uint64_t));
+    else if (c->elemsize)
         memmove(destination, source, c->elemsize);
 }
 
 static inline void chan_element_clear(struct chan *c, void *element)
 {
-    if (c->elemsize)
+    if (c->elemsize == sizeof(uint64_t))
+        __builtin_memset(element, 0, sizeof(uint64_t));
+    else if (c->elemsize)
         memset(element, 0, c->elemsize);
 }
 

@@ -41,8 +41,8 @@ int platform_cpu_count(void);
 bool platform_thread_start(struct m *m, void (*entry)(struct m *));
 
 // The M running on the calling thread or CPU (NULL on a thread that is not
-// an M). Called on every scheduling decision, so each port makes it one load.
-struct m *platform_current_m(void);
+// an M): platform_current_m, called on every scheduling decision and every
+// lock, is inline, one or two loads, in each port's inline header (below).
 void platform_set_current_m(struct m *m);
 
 // Lets another thread of the host run (hosted: sched_yield; kernel: pause).
@@ -111,5 +111,12 @@ void platform_write_error(const char *text, size_t length);
 void platform_symbolize(uintptr_t pc, char *text, size_t size);
 // Ends the whole program: hosted, the process; in the kernel, the machine.
 void platform_exit(int status) __attribute__((noreturn));
+
+// Each port's inline functions (platform_current_m).
+#if __STDC_HOSTED__
+#include "platform_linux_inline.h"
+#else
+#include "platform_kernel_inline.h"   // in kernel/
+#endif
 
 #endif

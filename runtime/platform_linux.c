@@ -56,7 +56,7 @@ extern char __stop_runtime_text[] __attribute__((weak));
 const bool platform_has_sysmon_thread = true;
 const bool platform_caller_becomes_m = false;
 
-static __thread struct m *current_m;
+__thread struct m *platform_linux_current_m;   // see platform_linux_inline.h
 static bool guard_install_works = true;
 
 uint64_t platform_nanotime(void)
@@ -82,14 +82,9 @@ int platform_cpu_count(void)
     return count > 0 ? (int)count : 1;
 }
 
-struct m *platform_current_m(void)
-{
-    return current_m;
-}
-
 void platform_set_current_m(struct m *m)
 {
-    current_m = m;
+    platform_linux_current_m = m;
 }
 
 void platform_yield(void)
@@ -151,7 +146,7 @@ bool platform_thread_start(struct m *m, void (*entry)(struct m *))
     pthread_attr_init(&attributes);
     pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
     pthread_t thread;
-    // The new thread must not take SIGURG before it has set current_m: it
+    // The new thread must not take SIGURG before it has set its M: it
     // starts with every signal blocked and unblocks them in thread_main.
     sigset_t all, old;
     sigfillset(&all);
@@ -241,7 +236,7 @@ static void preempt_signal(int signal_number, siginfo_t *info, void *context)
     ucontext_t *interrupted = context;
     greg_t *registers = interrupted->uc_mcontext.gregs;
     uintptr_t pc = (uintptr_t)registers[REG_RIP];
-    runtime_preempt_interrupted(current_m, (uintptr_t)registers[REG_RSP], &pc);
+    runtime_preempt_interrupted(platform_current_m(), (uintptr_t)registers[REG_RSP], &pc);
     registers[REG_RIP] = (greg_t)pc;
     errno = saved_errno;
 }

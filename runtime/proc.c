@@ -80,12 +80,6 @@ static bool stack_for_new_g(struct p *pp, struct stack *stack);
 static uint32_t load32(const uint32_t *address) { return __atomic_load_n(address, __ATOMIC_ACQUIRE); }
 static int32_t load_i32(const int32_t *address) { return __atomic_load_n(address, __ATOMIC_ACQUIRE); }
 
-struct g *getg(void)
-{
-    struct m *m = getm();
-    return m->curg ? m->curg : m->g0;
-}
-
 uint32_t runtime_random(void)
 {
     // xorshift64*: per M, so no sharing and no lock.
@@ -106,12 +100,19 @@ uint32_t runtime_random_below(uint32_t n)
 
 // Moves gp from status `from` to `to`. A G's status is the one truth about
 // who may touch it, so a mismatch is a runtime bug, not a condition to handle.
-static void g_cas_status(struct g *gp, uint32_t from, uint32_t to)
+// Every transition is made by the one M that owns the G at that moment --
+// the M running it, the M that took it off a run queue, the waker that took
+// its sudog under a channel's lock -- so a checked store is enough, with no
+// locked instruction on the scheduler's hottest path. (Go needs a
+// compare-and-swap here because its collector and its preemption also claim
+// Gs, through the _Gscan bit; ours do not.)
+static void g_set_status(struct g *gp, uint32_t from, uint32_t to)
 {
-    uint32_t expected = from;
-    if (!__atomic_compare_exchange_n(&gp->status, &expected, to, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+    uint32_t current = __atomic_load_n(&gp->status, __ATOMIC_ACQUIRE);
+    if (current != from)
         runtime_throwf("goroutine %llu: status %s, expected %s (moving to %s)", (unsigned long long)gp->id,
-                       g_status_string(expected), g_status_string(from), g_status_string(to));
+                       g_status_string(current), g_status_string(from), g_status_string(to));
+    __atomic_store_n(&gp->status, to, __ATOMIC_RELEASE);
 }
 
 int runtime_procs(void)
@@ -729,7 +730,7 @@ static void execute(struct m *m, struct g *gp, bool inherit_time)
         gp->race_fiber = race_new_fiber();
     __atomic_store_n(&m->curg, gp, __ATOMIC_RELEASE);   // sysmon reads the G through this
     gp->m = m;
-    g_cas_status(gp, G_RUNNABLE, G_RUNNING);
+    g_set_status(gp, G_RUNNABLE, G_RUNNING);
     store_relaxed(&gp->preempt, false);
     if (!inherit_time)
         store_relaxed(&m->p->schedtick, m->p->schedtick + 1);
@@ -896,7 +897,7 @@ static struct g *new_g(goroutine_function function, void *argument, struct p *pp
     if (gp->stack.hi)
         context_prepare(gp);   // a reused G keeps its stack; start it afresh
     __atomic_add_fetch(&sched.live_g_count, 1, __ATOMIC_RELAXED);
-    g_cas_status(gp, G_DEAD, G_RUNNABLE);
+    g_set_status(gp, G_DEAD, G_RUNNABLE);
     return gp;
 }
 
@@ -913,7 +914,7 @@ void go(goroutine_function function, void *argument)
 
 static void goexit0(struct g *gp)
 {
-    g_cas_status(gp, G_RUNNING, G_DEAD);
+    g_set_status(gp, G_RUNNING, G_DEAD);
     __atomic_sub_fetch(&sched.live_g_count, 1, __ATOMIC_RELAXED);
     gp->start_function = NULL;
     gp->start_argument = NULL;
@@ -944,12 +945,17 @@ uint64_t goid(void)
     return getg()->id;
 }
 
+// gosched puts the G at the back of this P's own queue. Go's Gosched uses
+// the global queue instead, and hardway did too at first; but that costs
+// the global lock twice per yield (to queue, and to take it back), and on a
+// busy P a G in the global queue waits until the local queue runs dry (or
+// the 61st tick). At the back of the local queue it waits exactly behind
+// what is already queued here, and an idle P can still steal it. This is
+// what Go's own runtime uses internally (goyield).
 static void gosched_m(struct g *gp)
 {
-    g_cas_status(gp, G_RUNNING, G_RUNNABLE);
-    runtime_lock_acquire(&sched.lock);
-    global_runq_put(gp);
-    runtime_lock_release(&sched.lock);
+    g_set_status(gp, G_RUNNING, G_RUNNABLE);
+    runq_put(getm()->p, gp, false);
 }
 
 void gosched(void)
@@ -957,36 +963,22 @@ void gosched(void)
     mcall(gosched_m);
 }
 
-// goyield: like gosched, but the G goes to the back of this P's own queue,
-// not the global one (Go's goyield). Added for runtime/sema.c: a mutex in
-// starvation mode hands itself to a waiter that it readied into runnext,
-// and yields so the waiter runs at once; the unlocker then waits its turn
-// on the same P instead of taking the global queue's lock.
-static void goyield_m(struct g *gp)
-{
-    g_cas_status(gp, G_RUNNING, G_RUNNABLE);
-    runq_put(getm()->p, gp, false);
-}
-
-void goyield(void)
-{
-    mcall(goyield_m);
-}
-
 static void preempt_park_m(struct g *gp)
 {
-    g_cas_status(gp, G_RUNNING, G_RUNNABLE);
+    g_set_status(gp, G_RUNNING, G_RUNNABLE);
     gp->wait_reason = WAIT_REASON_NONE;
     runtime_lock_acquire(&sched.lock);
     global_runq_put(gp);
     runtime_lock_release(&sched.lock);
 }
 
-void runtime_safe_point(void)
+// runtime_safe_point's slow half: a preemption is pending. It waits if this
+// M holds a runtime lock or is inside non-reentrant C code.
+void runtime_safe_point_yield(void)
 {
-    struct g *gp = getg();
     struct m *m = getm();
-    if (load_relaxed(&gp->preempt) && m->curg == gp && m->locks == 0 && m->preempt_off == 0) {
+    struct g *gp = m->curg;
+    if (load_relaxed(&gp->preempt) && m->locks == 0 && m->preempt_off == 0) {
         store_relaxed(&gp->preempt, false);
         mcall(preempt_park_m);
     }
@@ -1016,11 +1008,11 @@ static void park_m(struct g *gp)
 {
     struct park_request *request = gp->param;
     gp->param = NULL;
-    g_cas_status(gp, G_RUNNING, G_WAITING);
+    g_set_status(gp, G_RUNNING, G_WAITING);
     if (request->unlock && !request->unlock(gp, request->lock)) {
         // The reason to wait went away before we finished parking: run the G
         // again next, on this P.
-        g_cas_status(gp, G_WAITING, G_RUNNABLE);
+        g_set_status(gp, G_WAITING, G_RUNNABLE);
         runq_put(getm()->p, gp, true);
     }
 }
@@ -1039,7 +1031,7 @@ void goready(struct g *gp)
 {
     struct m *m = getm();
     m->locks++;
-    g_cas_status(gp, G_WAITING, G_RUNNABLE);
+    g_set_status(gp, G_WAITING, G_RUNNABLE);
     gp->wait_reason = WAIT_REASON_NONE;
     if (m->p) {
         runq_put(m->p, gp, true);
@@ -1062,7 +1054,7 @@ void entersyscall(void)
     struct m *m = getm();
     struct g *gp = m->curg;
     m->locks++;
-    g_cas_status(gp, G_RUNNING, G_SYSCALL);
+    g_set_status(gp, G_RUNNING, G_SYSCALL);
     struct p *pp = m->p;
     store_relaxed(&pp->syscalltick, pp->syscalltick + 1);
     m->old_p = pp;
@@ -1077,7 +1069,7 @@ void entersyscall(void)
 static void exitsyscall_park_m(struct g *gp)
 {
     struct m *m = getm();
-    g_cas_status(gp, G_SYSCALL, G_RUNNABLE);
+    g_set_status(gp, G_SYSCALL, G_RUNNABLE);
     runtime_lock_acquire(&sched.lock);
     struct p *pp = p_idle_get();
     if (pp == NULL)
@@ -1103,7 +1095,7 @@ void exitsyscall(void)
                                            __ATOMIC_RELAXED)) {
         // Fast path: nobody took our P while we were away.
         acquire_p(m, old);
-        g_cas_status(gp, G_SYSCALL, G_RUNNING);
+        g_set_status(gp, G_SYSCALL, G_RUNNING);
         m->locks--;
         return;
     }
@@ -1112,7 +1104,7 @@ void exitsyscall(void)
     runtime_lock_release(&sched.lock);
     if (pp) {
         acquire_p(m, pp);
-        g_cas_status(gp, G_SYSCALL, G_RUNNING);
+        g_set_status(gp, G_SYSCALL, G_RUNNING);
         m->locks--;
         return;
     }

@@ -43,7 +43,7 @@ int runtime_run(goroutine_function main_function, void *argument, const struct r
 
 // Starts function(argument) as a new goroutine.
 void go(goroutine_function function, void *argument);
-// Yields the processor: the goroutine goes to the back of the queue.
+// Yields the processor: the goroutine goes to the back of its P's run queue.
 void gosched(void);
 // Ends the calling goroutine (returning from its function does the same).
 void goexit(void) __attribute__((noreturn));

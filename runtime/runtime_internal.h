@@ -24,6 +24,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* --- Fields read by other threads ---------------------------------------- */
+
+// Fields that one thread writes and another reads without a lock -- a P's
+// schedtick and owner M, an M's current G, a G's preemption request, all
+// read by sysmon -- are read and written through these: plain C accesses
+// would be data races (undefined behaviour, and ThreadSanitizer says so).
+// Relaxed order is enough: nothing else is published through them.
+#define load_relaxed(address) __atomic_load_n((address), __ATOMIC_RELAXED)
+#define store_relaxed(address, value) __atomic_store_n((address), (value), __ATOMIC_RELAXED)
+
 /* --- Runtime locks (runtime/lock.c) ---------------------------------------
  * A mutex for the runtime's own short critical sections. It parks the thread
  * (futex) rather than the goroutine, and while an M holds one it must not be
@@ -194,7 +204,11 @@ extern int32_t procs;
 
 static inline struct m *getm(void) { return platform_current_m(); }
 // The running goroutine: the user G, or g0 while the scheduler runs.
-struct g *getg(void);
+static inline struct g *getg(void)
+{
+    struct m *m = getm();
+    return m->curg ? m->curg : m->g0;
+}
 
 // Parks the calling G with `reason`. On the scheduler stack, after the G has
 // stopped running, calls unlock(gp, lock) (if not NULL): if it returns false
@@ -207,13 +221,16 @@ void gopark(bool (*unlock)(struct g *gp, void *lock), void *lock, enum wait_reas
 void goready(struct g *gp);
 
 // Honours a pending preemption request at a safe point (allocation, channel
-// operation, unlock): yields if one is pending.
-void runtime_safe_point(void);
+// operation, unlock): yields if one is pending. Inline, since it runs on
+// every channel operation and nearly always finds nothing to do.
+void runtime_safe_point_yield(void);
+static inline void runtime_safe_point(void)
+{
+    struct g *gp = getm()->curg;
+    if (gp && load_relaxed(&gp->preempt))
+        runtime_safe_point_yield();
+}
 
-// Yields to the G in this P's runnext, queueing the caller on this P's local
-// queue rather than the global one (Go's goyield; used by runtime/sema.c's
-// hand-off).
-void goyield(void);
 
 // A random 32-bit number, per M (select's order, stealing's victims).
 uint32_t runtime_random(void);
@@ -270,16 +287,6 @@ uint64_t timers_run(struct p *pp, uint64_t now);
 // The earliest deadline over all Ps, or 0.
 uint64_t timers_earliest(void);
 void timers_init_p(struct p *pp);
-
-/* --- Fields read by other threads ---------------------------------------- */
-
-// Fields that one thread writes and another reads without a lock -- a P's
-// schedtick and owner M, an M's current G, a G's preemption request, all
-// read by sysmon -- are read and written through these: plain C accesses
-// would be data races (undefined behaviour, and ThreadSanitizer says so).
-// Relaxed order is enough: nothing else is published through them.
-#define load_relaxed(address) __atomic_load_n((address), __ATOMIC_RELAXED)
-#define store_relaxed(address, value) __atomic_store_n((address), (value), __ATOMIC_RELAXED)
 
 /* --- Scheduler hooks used by timers -------------------------------------- */
 

@@ -344,7 +344,7 @@ void semrelease1(uint32_t *address, bool handoff)
         // now, inheriting the rest of our time slice, and we queue behind it
         // on this P. Only in this mode: otherwise someone else could take
         // the count while we yield, and the yield would be wasted.
-        goyield();
+        gosched();
     }
 }
 

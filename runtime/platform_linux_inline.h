@@ -1,0 +1,28 @@
+/*
+ * The hosted port's inline half (platform.h includes it when the runtime is
+ * built as a Linux program): the current M is a thread-local variable.
+ *
+ * It is read with a volatile asm, not as a plain __thread variable. A
+ * goroutine moves between threads when it is switched out and back in, and
+ * the compiler believes a thread's %fs never changes under a function: it
+ * may compute a thread-local variable's address once and keep it across a
+ * call that switches goroutines, then read another thread's M. A volatile
+ * asm is never merged with an earlier one or moved across a call, so every
+ * getm() reads %fs afresh (initial-exec: the variable lives in the static
+ * TLS block of the program, two instructions, no call).
+ */
+#ifndef HARDWAY_RUNTIME_PLATFORM_LINUX_INLINE_H
+#define HARDWAY_RUNTIME_PLATFORM_LINUX_INLINE_H
+
+extern __thread struct m *platform_linux_current_m __attribute__((tls_model("initial-exec")));
+
+static inline struct m *platform_current_m(void)
+{
+    struct m *m;
+    __asm__ volatile("movq platform_linux_current_m@gottpoff(%%rip), %0\n\t"
+                     "movq %%fs:(%0), %0"
+                     : "=r"(m));
+    return m;
+}
+
+#endif
