@@ -30,10 +30,6 @@ bench-boot: deps
 # docs/benchmarks.md. BENCH_SCHED_RUNS runs of each side per case, medians
 # reported. The Go program is built offline: GOPATH mode, no modules, only
 # the standard library, build cache under build/bench/.
-#
-# The channel workloads (pingpong, pipeline) are built in only when the
-# runtime has channels (runtime/chan.h and runtime/chan.c); until then
-# sched-ours reports them unavailable.
 
 BENCH_SCHED_RUNS ?= 5
 BENCH_SCHED_DIR  := $(BUILD)/bench/sched
@@ -42,13 +38,11 @@ BENCH_SCHED_GO   := $(BENCH_SCHED_DIR)/sched-go
 # mk/runtime.mk's RUNTIME_LIBRARY, spelled out: that fragment is read after
 # this one, and a prerequisite list is expanded as it is read.
 BENCH_SCHED_RUNTIME := $(BUILD)/runtime/libhardway_runtime.a
-BENCH_SCHED_HAVE_CHANNELS := $(and $(wildcard runtime/chan.h),$(wildcard runtime/chan.c))
-BENCH_SCHED_C_SOURCES := $(filter-out $(if $(BENCH_SCHED_HAVE_CHANNELS),,tests/bench/sched/pingpong.c tests/bench/sched/pipeline.c),\
-                         $(wildcard tests/bench/sched/*.c))
+BENCH_SCHED_C_SOURCES := $(wildcard tests/bench/sched/*.c)
 # As the runtime's tests (mk/runtime.mk), without Check: no red zone and frame
 # pointers kept, for code that runs on goroutine stacks.
 BENCH_SCHED_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread -fno-omit-frame-pointer -mno-red-zone \
-                      -Iruntime $(if $(BENCH_SCHED_HAVE_CHANNELS),-DBENCH_HAVE_CHANNELS)
+                      -Iruntime
 BENCH_SCHED_GO_ENV := GO111MODULE=off GOPROXY=off GOFLAGS= CGO_ENABLED=0 \
                       GOPATH=$(abspath $(BUILD)/bench/go-path) GOCACHE=$(abspath $(BUILD)/bench/go-cache)
 
@@ -62,14 +56,7 @@ bench-sched: deps
 
 bench-sched-programs: $(BENCH_SCHED_OURS) $(BENCH_SCHED_GO)
 
-# Rebuilt when the channel workloads come or go, too (the flag file records it).
-$(BENCH_SCHED_DIR)/channels-$(if $(BENCH_SCHED_HAVE_CHANNELS),yes,no):
-	@mkdir -p $(dir $@)
-	@rm -f $(BENCH_SCHED_DIR)/channels-*
-	@touch $@
-
-$(BENCH_SCHED_OURS): $(BENCH_SCHED_C_SOURCES) $(wildcard tests/bench/sched/*.h) $(BENCH_SCHED_RUNTIME) \
-                     $(BENCH_SCHED_DIR)/channels-$(if $(BENCH_SCHED_HAVE_CHANNELS),yes,no)
+$(BENCH_SCHED_OURS): $(BENCH_SCHED_C_SOURCES) $(wildcard tests/bench/sched/*.h) $(BENCH_SCHED_RUNTIME)
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_SCHED_CFLAGS) $(BENCH_SCHED_C_SOURCES) -o $@ $(BENCH_SCHED_RUNTIME) -pthread -rdynamic -ldl
 

@@ -185,11 +185,15 @@ struct scheduler {
     int32_t npidle;              // (atomic)
     struct g *runq_head, *runq_tail;   // the global run queue
     int32_t runq_size;
-    struct g *gfree;             // dead Gs beyond what Ps keep
-    int32_t gfree_count;
-    int32_t gfree_stacks;        // how many of them still have their stacks
+    // Dead Gs beyond what Ps keep, in two lists as in Go: those that still
+    // have a stack, and those that gave theirs to a new G or back.
+    struct g *gfree_stack, *gfree_no_stack;
+    int32_t gfree_count;         // on both lists (read without the lock)
+    int32_t gfree_stacks;        // on gfree_stack
     uint64_t goid_generator;
     struct runtime_lock all_lock;      // guards the all-G and all-M lists
+    struct g *g_batch;                 // new G records not yet handed out
+    int32_t g_batch_left;              // (proc.c's g_allocate, under all_lock)
     struct g *all_gs;
     struct m *all_ms;
     uint64_t g_count;            // Gs ever created (atomic)

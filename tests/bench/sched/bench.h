@@ -30,10 +30,8 @@ uint64_t bench_spawn_serial(uint64_t n);
 uint64_t bench_spawn_burst(uint64_t n);
 uint64_t bench_gosched(uint64_t n);
 uint64_t bench_timers(uint64_t n);
-#ifdef BENCH_HAVE_CHANNELS
 uint64_t bench_pingpong(uint64_t n);
 uint64_t bench_pipeline(uint64_t n);
-#endif
 
 void bench_fail(const char *format, ...) __attribute__((noreturn, format(printf, 1, 2)));
 

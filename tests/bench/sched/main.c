@@ -11,9 +11,7 @@
  * peak resident memory, read the same way on both sides. tools/bench-sched
  * runs this beside the Go program and turns T into a per-operation figure.
  *
- * Exit status 3 means "this case is not built in" (the runtime piece it
- * needs is missing: mk/bench.mk builds the channel workloads only when the
- * runtime has channels); 1 means a wrong result or a bad command line.
+ * Exit status 1 means a wrong result or a bad command line.
  */
 #include "bench.h"
 #include <stdarg.h>
@@ -24,19 +22,13 @@
 static const struct {
     const char *name;
     bench_workload run;
-    const char *missing;   // why the case is not built in, when run is NULL
 } cases[] = {
-    { "spawn-serial", bench_spawn_serial, NULL },
-    { "spawn-burst", bench_spawn_burst, NULL },
-    { "gosched", bench_gosched, NULL },
-    { "timers", bench_timers, NULL },
-#ifdef BENCH_HAVE_CHANNELS
-    { "pingpong", bench_pingpong, NULL },
-    { "pipeline", bench_pipeline, NULL },
-#else
-    { "pingpong", NULL, "the runtime has no channels yet: no runtime/chan.c" },
-    { "pipeline", NULL, "the runtime has no channels yet: no runtime/chan.c" },
-#endif
+    { "spawn-serial", bench_spawn_serial },
+    { "spawn-burst", bench_spawn_burst },
+    { "gosched", bench_gosched },
+    { "timers", bench_timers },
+    { "pingpong", bench_pingpong },
+    { "pipeline", bench_pipeline },
 };
 
 void bench_fail(const char *format, ...)
@@ -98,10 +90,6 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (strcmp(cases[i].name, argv[1]) != 0)
             continue;
-        if (cases[i].run == NULL) {
-            fprintf(stderr, "%s\n", cases[i].missing);
-            return 3;
-        }
         case_name = cases[i].name;
         workload = cases[i].run;
         operations = n;
