@@ -45,7 +45,8 @@ RUNTIME_KERNEL_OBJECTS := $(patsubst runtime/%,$(BUILD)/runtime/kernel/%.o,$(RUN
 KERNEL_OBJECTS   := $(KERNEL_S_SOURCES:%.S=$(BUILD)/%.o) $(KERNEL_C_SOURCES:%.c=$(BUILD)/%.o) \
                     $(RUNTIME_KERNEL_OBJECTS) $(KERNEL_EXTRA_OBJECTS)
 # All of a function's code must land in runtime_text: no cold parts split off.
-RUNTIME_KERNEL_CFLAGS  := -Iruntime -fno-reorder-blocks-and-partition -fno-reorder-functions
+# The generated size class table (mk/runtime.mk) is on the runtime's include path.
+RUNTIME_KERNEL_CFLAGS  := -Iruntime -I$(RUNTIME_GENERATED_DIR) -fno-reorder-blocks-and-partition -fno-reorder-functions
 RENAME_TO_RUNTIME_TEXT := objcopy --rename-section .text=runtime_text,alloc,load,readonly,code,contents
 
 .PHONY: all kernel deps clean
@@ -61,7 +62,7 @@ $(BUILD)/%.o: %.S
 	@mkdir -p $(dir $@)
 	$(CC) $(KERNEL_ASFLAGS) -c $< -o $@
 
-$(BUILD)/runtime/kernel/%.c.o: runtime/%.c
+$(BUILD)/runtime/kernel/%.c.o: runtime/%.c | $(SIZE_CLASSES_TABLE)
 	@mkdir -p $(dir $@)
 	$(CC) $(KERNEL_CFLAGS) $(RUNTIME_KERNEL_CFLAGS) -c $< -o $@
 	$(RENAME_TO_RUNTIME_TEXT) $@
@@ -71,7 +72,7 @@ $(BUILD)/runtime/kernel/%.S.o: runtime/%.S
 	$(CC) $(KERNEL_ASFLAGS) -c $< -o $@
 	$(RENAME_TO_RUNTIME_TEXT) $@
 
-$(BUILD)/kernel/platform.o: kernel/platform.c
+$(BUILD)/kernel/platform.o: kernel/platform.c | $(SIZE_CLASSES_TABLE)
 	@mkdir -p $(dir $@)
 	$(CC) $(KERNEL_CFLAGS) $(RUNTIME_KERNEL_CFLAGS) -c $< -o $@
 	$(RENAME_TO_RUNTIME_TEXT) $@

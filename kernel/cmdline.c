@@ -84,6 +84,24 @@ static const struct cmdline_option cmdline_options[] = {
         .maximum = 3600000,
     },
     {
+        .name = "mallocdebug",
+        .kind = CMDLINE_BOOLEAN,
+        .default_value = "0",
+        .values = "0|1",
+        .description = "Check every free of manually allocated memory: a double free or a pointer malloc "
+                       "never returned stops the machine with a clear message; freed memory is poisoned.",
+        .value = &kernel_options.mallocdebug,
+    },
+    {
+        .name = "memstats",
+        .kind = CMDLINE_BOOLEAN,
+        .default_value = "0",
+        .values = "0|1",
+        .description = "Print the memory allocator's statistics (like Go's runtime.MemStats) when a "
+                       "self-test ends.",
+        .value = &kernel_options.memstats,
+    },
+    {
         .name = "loglevel",
         .kind = CMDLINE_INTEGER,
         .default_value = "6",

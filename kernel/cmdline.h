@@ -24,6 +24,8 @@ struct kernel_options {
     char selftest[CMDLINE_SELFTEST_MAX];    // "" = run no self-test
     int log_level;                          // printk threshold, 0 (emergency) .. 7 (debug)
     int schedtrace;                         // ms between scheduler trace lines; 0 = none
+    bool mallocdebug;                       // check every free (double free, foreign pointer)
+    bool memstats;                          // print the allocator's statistics after a self-test
 };
 
 extern struct kernel_options kernel_options;

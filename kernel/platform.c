@@ -18,9 +18,10 @@
  *              page-fault hook maps a fresh zeroed page on first touch -- how
  *              goroutine stacks grow without copying -- except in a stack's
  *              guard page, where the fault stays fatal and is explained as
- *              "goroutine N stack overflow". Heap objects (channels) come from
- *              the physical page allocator until hardway's own allocator
- *              exists. platform_release keeps the pages mapped: unmapping
+ *              "goroutine N stack overflow". The heap (runtime/mheap.c)
+ *              reserves its arenas here too; the first reservation turns
+ *              demand paging on, so allocation works before the scheduler
+ *              starts. platform_release keeps the pages mapped: unmapping
  *              them safely needs a TLB shoot-down on every CPU, which comes
  *              with the allocator's scavenger.
  *   preemption no sysmon thread: every CPU's timer tick calls runtime_tick
@@ -50,6 +51,7 @@
 #include "time.h"
 #include "timer.h"
 #include "traps.h"
+#include "malloc.h"
 #include "runtime_internal.h"
 #include <string.h>
 
@@ -100,7 +102,7 @@ static void m_start_on_this_cpu(void *argument)
     struct cpu *cpu = this_cpu();
     struct m *m = start->m;
     void (*entry)(struct m *) = start->entry;
-    platform_free(start, sizeof *start);
+    runtime_free(start);
     m->g0->stack.hi = cpu->stack_top;
     m->g0->stack.lo = cpu->stack_top - CPU_STACK_SIZE;
     m->platform = cpu;
@@ -110,7 +112,7 @@ static void m_start_on_this_cpu(void *argument)
 
 bool platform_thread_start(struct m *m, void (*entry)(struct m *))
 {
-    struct m_start *start = platform_allocate(sizeof *start);
+    struct m_start *start = runtime_malloc(sizeof *start);
     if (start == NULL)
         return false;
     *start = (struct m_start){ m, entry };
@@ -129,7 +131,7 @@ bool platform_thread_start(struct m *m, void (*entry)(struct m *))
         lapic_send_ipi(cpu->apic_id, VECTOR_IPI_WAKE);
         return true;
     }
-    platform_free(start, sizeof *start);
+    runtime_free(start);
     return false;
 }
 
@@ -166,6 +168,8 @@ void platform_wake(uint32_t *address, int count)
 
 /* --- Memory -------------------------------------------------------------- */
 
+static bool reserved_page_fault(uint64_t address, uint64_t error_code);
+
 void *platform_reserve(size_t size)
 {
     size = (size + PAGE_SIZE - 1) & ~(size_t)(PAGE_SIZE - 1);
@@ -176,6 +180,10 @@ void *platform_reserve(size_t size)
         return NULL;
     }
     reserve_next += size;
+    // The first reservation turns demand paging on: the allocator reserves
+    // (and touches) memory before the scheduler starts.
+    if (base == RESERVE_BASE)
+        paging_set_fault_hook(reserved_page_fault);
     spinlock_unlock_irqrestore(&reserve_lock, flags);
     return (void *)(uintptr_t)base;
 }
@@ -193,27 +201,6 @@ void platform_release(void *address, size_t size)
 {
     (void)address;
     (void)size;
-}
-
-// Pages from the physical allocator, identity-mapped: enough for the
-// runtime's few heap objects (channels, waiters) until runtime/malloc.
-void *platform_allocate(size_t size)
-{
-    size_t pages = (size + PAGE_SIZE - 1) / PAGE_SIZE;
-    uint64_t physical = pmm_alloc_pages(pages ? pages : 1);
-    if (physical == 0)
-        return NULL;
-    void *memory = physical_to_virtual(physical);
-    memset(memory, 0, pages * PAGE_SIZE);
-    return memory;
-}
-
-void platform_free(void *address, size_t size)
-{
-    if (address == NULL)
-        return;
-    size_t pages = (size + PAGE_SIZE - 1) / PAGE_SIZE;
-    pmm_free_pages(virtual_to_physical(address), pages ? pages : 1);
 }
 
 // Demand paging for everything platform_reserve handed out.
@@ -281,6 +268,11 @@ static void tick(struct trap_frame *frame)
 
 /* --- Configuration, output, exit ----------------------------------------- */
 
+bool platform_malloc_debug_requested(void)
+{
+    return kernel_options.mallocdebug;
+}
+
 void platform_runtime_defaults(struct runtime_config *config)
 {
     if (config->procs == 0)
@@ -299,7 +291,6 @@ void platform_runtime_defaults(struct runtime_config *config)
     runtime_preemptible_text_end = (uintptr_t)_kernel_text_end;
     runtime_unpreemptible_text_start = (uintptr_t)_runtime_text_start;
     runtime_unpreemptible_text_end = (uintptr_t)_runtime_text_end;
-    paging_set_fault_hook(reserved_page_fault);
     traps_set_fault_explainer(explain_fault);
     interrupt_register(VECTOR_IPI_PREEMPT, preempt_interrupt);
     timer_set_tick_hook(tick);

@@ -24,13 +24,17 @@
  *   goroutine-stack-overflow
  *          a goroutine's stack grows on demand until its guard page, where
  *          the fault report names the goroutine (kernel/selftest_sched.c).
+ *   malloc the allocator on every CPU: storms of malloc/free, blocks freed
+ *          on another CPU, typed objects (kernel/selftest_malloc.c).
  *   stack-overflow
  *          unbounded recursion runs off the boot stack into its guard page;
  *          the page fault runs on its own interrupt stack, so it is reported
  *          although the stack is used up; the run ends as a failure.
  */
 #include "selftest.h"
+#include "cmdline.h"
 #include "cpu.h"
+#include "malloc.h"
 #include "ioapic.h"
 #include "lapic.h"
 #include "pit.h"
@@ -200,6 +204,7 @@ static const struct selftest selftests[] = {
     { "stack-overflow", selftest_stack_overflow_run },
     { "sched", selftest_sched_run },
     { "goroutine-stack-overflow", selftest_goroutine_stack_overflow_run },
+    { "malloc", selftest_malloc_run },
 };
 
 void selftest_run(const char *name)
@@ -215,12 +220,14 @@ void selftest_run(const char *name)
     else
         snprintf(reason, sizeof reason,
                  "no such self-test (known: fault, timer, ipi, ioapic, reboot, stack-overflow, sched, "
-                 "goroutine-stack-overflow)");
+                 "goroutine-stack-overflow, malloc)");
     selftest_report(name, passed, reason);
 }
 
 void selftest_report(const char *name, bool passed, const char *reason)
 {
+    if (kernel_options.memstats)
+        runtime_print_memstats();
     if (passed)
         log_always("selftest %s: ok\n", name);
     else

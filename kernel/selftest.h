@@ -14,5 +14,7 @@ void selftest_report(const char *name, bool passed, const char *reason) __attrib
 // kernel/selftest_sched.c: starts the goroutine runtime; never returns.
 bool selftest_sched_run(char *reason, size_t size);
 bool selftest_goroutine_stack_overflow_run(char *reason, size_t size);
+// kernel/selftest_malloc.c: the allocator on every CPU; never returns.
+bool selftest_malloc_run(char *reason, size_t size);
 
 #endif

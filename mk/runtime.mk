@@ -15,6 +15,19 @@
 # built without the red zone (preemption uses the stack below RSP) and with
 # stack clash protection (a frame larger than a page touches each page on
 # the way down, so it cannot jump over a stack's guard page).
+#
+# The allocator's size class table is generated: tools/mksizeclasses writes
+# sizeclasses_table.h (included by runtime/sizeclasses.h) into
+# $(RUNTIME_GENERATED_DIR), which is on the include path of every build of
+# the runtime -- hosted, race, the kernel's (Makefile) -- and of its tests.
+# Every runtime object waits for the table (order-only: a clean build makes
+# it first; from then on the .d files say which objects include it); the
+# tests, built without .d files, depend on it outright.
+
+RUNTIME_GENERATED_DIR := $(BUILD)/generated/runtime
+SIZE_CLASSES_TABLE    := $(RUNTIME_GENERATED_DIR)/sizeclasses_table.h
+# The allocator's page: 8 KiB, as Go's.
+SIZE_CLASS_PAGE_SHIFT := 13
 
 RUNTIME_HOSTED_DIR     := $(BUILD)/runtime/hosted
 RUNTIME_LIBRARY        := $(BUILD)/runtime/libhardway_runtime.a
@@ -22,16 +35,21 @@ RUNTIME_HOSTED_SOURCES := $(wildcard runtime/*.c) runtime/context_amd64.S
 RUNTIME_HOSTED_OBJECTS := $(patsubst runtime/%,$(RUNTIME_HOSTED_DIR)/%.o,$(RUNTIME_HOSTED_SOURCES))
 RUNTIME_HOSTED_CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread \
                           -fno-omit-frame-pointer -mno-red-zone -fstack-clash-protection \
-                          -fno-reorder-blocks-and-partition -fno-reorder-functions -MMD -MP
+                          -fno-reorder-blocks-and-partition -fno-reorder-functions -I$(RUNTIME_GENERATED_DIR) -MMD -MP
 RUNTIME_TEST_CFLAGS    := -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread \
-                          -fno-omit-frame-pointer -mno-red-zone -fstack-clash-protection -Iruntime $(shell pkg-config --cflags check 2>/dev/null)
+                          -fno-omit-frame-pointer -mno-red-zone -fstack-clash-protection -Iruntime -I$(RUNTIME_GENERATED_DIR) \
+                          $(shell pkg-config --cflags check 2>/dev/null)
 RUNTIME_TEST_LIBS      := -pthread -rdynamic $(shell pkg-config --libs check 2>/dev/null) -ldl
 RUNTIME_TESTS          := $(patsubst tests/runtime/%.c,$(BUILD)/tests/runtime/%,$(wildcard tests/runtime/test_*.c))
 
 .PHONY: runtime runtime-test
 runtime: $(RUNTIME_LIBRARY)
 
-$(RUNTIME_HOSTED_DIR)/%.c.o: runtime/%.c
+$(SIZE_CLASSES_TABLE): tools/mksizeclasses mk/runtime.mk
+	@mkdir -p $(dir $@)
+	/usr/bin/python3 tools/mksizeclasses --page-shift $(SIZE_CLASS_PAGE_SHIFT) --output $@
+
+$(RUNTIME_HOSTED_DIR)/%.c.o: runtime/%.c | $(SIZE_CLASSES_TABLE)
 	@mkdir -p $(dir $@)
 	$(CC) $(RUNTIME_HOSTED_CFLAGS) -c $< -o $@
 	objcopy --rename-section .text=runtime_text,alloc,load,readonly,code,contents $@
@@ -48,7 +66,7 @@ $(RUNTIME_LIBRARY): $(RUNTIME_HOSTED_OBJECTS)
 	@if objdump -h $^ | grep -qE ' \.text\.(unlikely|hot|startup)'; then \
 	    echo "runtime: code outside runtime_text; preemption could stop the runtime" >&2; exit 1; fi
 
-$(BUILD)/tests/runtime/%: tests/runtime/%.c $(RUNTIME_LIBRARY) $(wildcard tests/runtime/*.h)
+$(BUILD)/tests/runtime/%: tests/runtime/%.c $(RUNTIME_LIBRARY) $(wildcard tests/runtime/*.h) $(SIZE_CLASSES_TABLE)
 	@mkdir -p $(dir $@)
 	$(CC) $(RUNTIME_TEST_CFLAGS) $< -o $@ $(RUNTIME_LIBRARY) $(RUNTIME_TEST_LIBS)
 
@@ -68,7 +86,7 @@ RUNTIME_RACE_OBJECTS := $(patsubst runtime/%,$(RUNTIME_RACE_DIR)/%.o,$(RUNTIME_H
 RUNTIME_RACE_TESTS   := $(patsubst tests/runtime/%.c,$(BUILD)/tests/runtime-race/%,$(wildcard tests/runtime/test_*.c))
 
 .PHONY: runtime-test-race
-$(RUNTIME_RACE_DIR)/%.c.o: runtime/%.c
+$(RUNTIME_RACE_DIR)/%.c.o: runtime/%.c | $(SIZE_CLASSES_TABLE)
 	@mkdir -p $(dir $@)
 	$(CC) $(RUNTIME_HOSTED_CFLAGS) -fsanitize=thread -c $< -o $@
 	objcopy --rename-section .text=runtime_text,alloc,load,readonly,code,contents $@
@@ -83,7 +101,7 @@ $(RUNTIME_RACE_LIBRARY): $(RUNTIME_RACE_OBJECTS)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/tests/runtime-race/%: tests/runtime/%.c $(RUNTIME_RACE_LIBRARY) $(wildcard tests/runtime/*.h)
+$(BUILD)/tests/runtime-race/%: tests/runtime/%.c $(RUNTIME_RACE_LIBRARY) $(wildcard tests/runtime/*.h) $(SIZE_CLASSES_TABLE)
 	@mkdir -p $(dir $@)
 	$(CC) $(RUNTIME_TEST_CFLAGS) -fsanitize=thread $< -o $@ $(RUNTIME_RACE_LIBRARY) $(RUNTIME_TEST_LIBS)
 

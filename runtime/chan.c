@@ -68,15 +68,14 @@ struct chan *chan_make(size_t element_size, size_t capacity)
     if (element_size && capacity > (SIZE_MAX / 2 - header) / element_size)
         runtime_throw("makechan: size out of range");
     size_t size = header + element_size * capacity;
-    struct chan *c = platform_allocate(size);
+    struct chan *c = runtime_calloc(1, size);
     if (c == NULL)
         runtime_throwf("out of memory for a channel of %zu bytes", size);
-    // platform_allocate gives zeroed memory: counters, indexes, queues,
+    // runtime_calloc gives zeroed memory: counters, indexes, queues,
     // the lock and `closed` all start at 0.
     c->buf = (uint8_t *)c + header;   // with no ring, points past the end; never dereferenced
     c->elemsize = element_size;
     c->dataqsiz = capacity;
-    c->allocation_size = size;
     return c;
 }
 
@@ -89,7 +88,7 @@ void chan_free_memory(struct chan *c)
     // than corrupt the heap later.
     if (waiters)
         runtime_throw("chan_free of a channel that goroutines are waiting on");
-    platform_free(c, c->allocation_size);
+    runtime_free(c);
 }
 
 void chan_free(struct chan *c)

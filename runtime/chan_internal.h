@@ -32,6 +32,7 @@
 #define HARDWAY_RUNTIME_CHAN_INTERNAL_H
 
 #include "chan.h"
+#include "malloc.h"
 #include "runtime_internal.h"
 #include <stdbool.h>
 #include <stddef.h>
@@ -69,7 +70,6 @@ struct chan {
     struct waitq recvq;          // goroutines blocked receiving
     struct waitq sendq;          // goroutines blocked sending
     struct chan_timer *timer;    // the timer that sends on this channel (chan_timer.c), or NULL
-    size_t allocation_size;      // for platform_free: the hchan and its ring are one allocation
     struct runtime_lock lock;    // guards every field above except the immutable ones
 };
 

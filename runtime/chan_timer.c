@@ -119,7 +119,7 @@ static void chan_timer_fire(void *argument)
 
 static struct chan_timer *chan_timer_create(uint64_t delay_ns, uint64_t period, bool owned_by_channel)
 {
-    struct chan_timer *t = platform_allocate(sizeof *t);
+    struct chan_timer *t = runtime_calloc(1, sizeof *t);
     if (t == NULL)
         runtime_throw("out of memory for a timer channel");
     t->c = chan_make(sizeof(uint64_t), 1);
@@ -149,7 +149,7 @@ static void chan_timer_destroy(struct chan_timer *t)
     }
     t->c->timer = NULL;
     chan_free_memory(t->c);
-    platform_free(t, sizeof *t);
+    runtime_free(t);
 }
 
 void chan_timer_release_for_channel(struct chan_timer *t)

@@ -69,13 +69,6 @@ bool platform_guard(void *address, size_t size);
 // behind them may be given back; the range stays usable (reads zero).
 void platform_release(void *address, size_t size);
 
-// Zeroed heap memory for runtime objects that do get freed (channels), and
-// its release. Until hardway's own allocator exists (runtime/malloc), the
-// ports supply one: the C library's hosted, the kernel's page allocator.
-// NULL when out of memory.
-void *platform_allocate(size_t size);
-void platform_free(void *address, size_t size);
-
 /* --- Preemption ---------------------------------------------------------- */
 
 // Asks M's thread or CPU to stop what it is doing soon and call
@@ -102,6 +95,10 @@ struct runtime_config;
 // environment hosted (GOMAXPROCS, HARDWAY_SCHEDTRACE), the kernel command
 // line in the kernel (procs=, schedtrace=).
 void platform_runtime_defaults(struct runtime_config *config);
+// Whether the user asked for the allocator's debug checks (hosted: the
+// environment's HARDWAY_MALLOCDEBUG=1; kernel: mallocdebug=1). Asked at the
+// first allocation, which may come before the scheduler starts.
+bool platform_malloc_debug_requested(void);
 
 /* --- Output and exit ----------------------------------------------------- */
 

@@ -206,17 +206,6 @@ void platform_release(void *address, size_t size)
     madvise(address, size, MADV_DONTNEED);
 }
 
-void *platform_allocate(size_t size)
-{
-    return calloc(1, size);
-}
-
-void platform_free(void *address, size_t size)
-{
-    (void)size;
-    free(address);
-}
-
 /* --- Signals: preemption and faults -------------------------------------- */
 
 void platform_preempt(struct m *m)
@@ -314,6 +303,11 @@ void platform_runtime_defaults(struct runtime_config *config)
         config->procs = environment_number("GOMAXPROCS");
     if (config->schedtrace_ms == 0)
         config->schedtrace_ms = environment_number("HARDWAY_SCHEDTRACE");
+}
+
+bool platform_malloc_debug_requested(void)
+{
+    return environment_number("HARDWAY_MALLOCDEBUG") != 0;
 }
 
 void platform_write_error(const char *text, size_t length)

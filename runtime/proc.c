@@ -377,8 +377,10 @@ static void m_park(struct m *m, const uint64_t *deadline)
         if (__atomic_load_n(&m->park, __ATOMIC_ACQUIRE) != 0)
             break;
         uint64_t until = deadline ? __atomic_load_n(deadline, __ATOMIC_ACQUIRE) : 0;
-        if (until && platform_nanotime() >= until)
+        uint64_t now = platform_nanotime();
+        if (until && now >= until)
             break;
+        mheap_scavenge_when_idle(now);
         platform_wait(&m->park, 0, until);
     }
     __atomic_store_n(&m->park, 0, __ATOMIC_RELEASE);
@@ -1234,6 +1236,7 @@ static void sysmon(struct m *m)
         uint64_t when = timers_earliest();
         if (when && when <= now && load_i32(&sched.npidle) > 0)
             wake_p();
+        mheap_scavenge_when_idle(now);
         if (schedtrace_ms > 0 && now - last_trace >= (uint64_t)schedtrace_ms * 1000000) {
             last_trace = now;
             runtime_sched_trace(now);
@@ -1317,6 +1320,7 @@ int runtime_run(goroutine_function main_function, void *argument, const struct r
         pp->id = i;
         pp->status = P_IDLE;
         timers_init_p(pp);
+        pp->mcache = mcache_new();
         all_ps[i] = pp;
     }
     // P 0 goes to the first M; the others wait on the idle list.

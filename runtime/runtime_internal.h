@@ -146,7 +146,7 @@ enum p_status {
 #define P_RUNQ_SIZE 256
 
 struct timer_heap;
-struct stack_cache;
+struct mcache;
 
 struct p {
     int32_t id;
@@ -171,7 +171,14 @@ struct p {
     int32_t gfree_count;
 
     struct timer_heap *timers;   // this P's timers (runtime/time.c)
+    struct mcache *mcache;       // this P's allocation cache (runtime/mcache.c)
 };
+
+// A new, empty mcache for a P (runtime/mcache.c).
+struct mcache *mcache_new(void);
+// Called by idle Ms and sysmon: now and then gives long-free heap memory
+// back to the platform (runtime/mheap.c).
+void mheap_scavenge_when_idle(uint64_t now);
 
 /* --- The scheduler ------------------------------------------------------- */
 

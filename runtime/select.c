@@ -34,7 +34,7 @@
  * The sudogs and both orders live in this goroutine's stack frame (see
  * chan_internal.h): up to SELECT_STACK_CASES cases, as variable-length
  * arrays small enough never to step over a stack guard page; beyond that, in
- * memory from platform_allocate.
+ * memory from runtime_malloc.
  */
 #include "chan_internal.h"
 
@@ -311,11 +311,11 @@ int chan_select(struct select_case *cases, int count, bool has_default)
         return selectgo(cases, count, !has_default, order, order + count, sudogs);
     }
     size_t size = (size_t)count * (sizeof(struct sudog) + 2 * sizeof(uint16_t));
-    struct sudog *sudogs = platform_allocate(size);
+    struct sudog *sudogs = runtime_calloc(1, size);
     if (sudogs == NULL)
         runtime_throwf("out of memory for a select of %d cases", count);
     uint16_t *order = (uint16_t *)(sudogs + count);
     int chosen = selectgo(cases, count, !has_default, order, order + count, sudogs);
-    platform_free(sudogs, size);
+    runtime_free(sudogs);
     return chosen;
 }

@@ -17,7 +17,7 @@ from harness import KERNEL_ELF, TIMEOUT_KERNEL, boot
 MEMORY_MIB = 256
 
 
-@pytest.mark.parametrize("name", ["timer", "ipi", "ioapic", "sched"])
+@pytest.mark.parametrize("name", ["timer", "ipi", "ioapic", "sched", "malloc"])
 def test_selftest_passes(name):
     # Stop early if the verdict is printed but QEMU does not exit by itself.
     run = boot(kernel=KERNEL_ELF, append=f"selftest={name}", smp=4, memory=MEMORY_MIB,
@@ -29,6 +29,21 @@ def test_selftest_passes(name):
     assert run.status == 1, (
         f"QEMU exit status {run.status}: expected 1, the isa-debug-exit encoding of a pass"
         + (" (the kernel did not exit through isa-debug-exit)" if run.status in (0, 124) else ""))
+
+
+def test_memstats_are_printed_with_the_verdict():
+    # memstats=1: the allocator's statistics come before the verdict line,
+    # and after selftest=malloc every manually allocated byte is back.
+    run = boot(kernel=KERNEL_ELF, append="selftest=malloc memstats=1", smp=2, memory=MEMORY_MIB,
+               timeout=TIMEOUT_KERNEL, until=[r"selftest malloc: (ok|FAIL)"], grace=5)
+    totals = run.lines_containing("memstats: heap_alloc=")
+    assert totals, "no 'memstats: heap_alloc=...' line"
+    fields = dict(word.split("=", 1) for word in totals[0].split()[1:])
+    for name in ("heap_sys", "heap_idle", "heap_inuse", "heap_released", "mallocs", "frees"):
+        assert name in fields, f"memstats line lacks {name}: {totals[0]}"
+    assert int(fields["heap_sys"]) == int(fields["heap_inuse"]) + int(fields["heap_idle"]), totals[0]
+    assert run.lines_containing("memstats: class="), "no per-size-class lines"
+    assert run.lines_containing("selftest malloc: ok"), "the self-test did not pass"
 
 
 def test_selftest_fault_reports_page_fault():

@@ -304,7 +304,7 @@ START_TEST(effective_options_are_printed)
     cmdline_parse("procs=4 bootchart selftest=ipi loglevel=info");
     fake_printk_reset();
     cmdline_print_options();
-    ck_assert(fake_printk_has(LOG_INFO, "cmdline: procs=4 bootchart=1 selftest=ipi schedtrace=0 loglevel=6\n", NULL));
+    ck_assert(fake_printk_has(LOG_INFO, "cmdline: procs=4 bootchart=1 selftest=ipi schedtrace=0 mallocdebug=0 memstats=0 loglevel=6\n", NULL));
     char value[16];
     ck_assert_int_eq(cmdline_format_value(cmdline_option_find("procs", 5), value, sizeof value), 1);
     ck_assert_str_eq(value, "4");

@@ -1,0 +1,292 @@
+/*
+ * Typed allocation: gc_new, gc_alloc, gc_alloc_noscan (Go's mallocgc).
+ *
+ * Three paths by size, as in Go:
+ *
+ *   tiny    pointer-free objects under 16 bytes share a 16-byte block, the
+ *           P's current tiny block, bumped at the object's alignment. Many
+ *           small strings and counters fit in one block; the block is freed
+ *           when none of them is reachable.
+ *   small   up to 32 KiB: the size class's span in the P's mcache, the next
+ *           free object found from the span's alloc_cache with one
+ *           count-trailing-zeros (next_free_fast); a full span is traded
+ *           at the mcentral (mcache_refill).
+ *   large   a span of its own, straight from the heap.
+ *
+ * A scan object (one that holds pointers) gets its words' pointer bits in
+ * its arena's heap bitmap, from its type descriptor, so the collector can
+ * scan it precisely; a noscan object lives in a noscan span the collector
+ * never looks inside. Memory is zeroed unless the span is known fresh.
+ *
+ * Allocation is a safe point: a pending preemption is honoured first.
+ */
+#include "mheap.h"
+#include <string.h>
+
+#define TINY_SIZE 16
+
+// What a zero-byte allocation returns: every one the same address, as in
+// Go (zerobase). Nothing may be stored there.
+static uint64_t zero_base;
+
+/* --- The heap bitmap ------------------------------------------------------ */
+
+// Writes `count` (at most 64) bits of `value` into the arena's bitmap from
+// word index `word`, leaving the bits around them alone.
+static void heap_bits_write(struct heap_arena *arena, size_t word, unsigned count, uint64_t value)
+{
+    uint64_t *bits = &arena->pointer_bits[word / 64];
+    unsigned shift = word % 64;
+    uint64_t mask = count == 64 ? ~(uint64_t)0 : ((uint64_t)1 << count) - 1;
+    value &= mask;
+    bits[0] = (bits[0] & ~(mask << shift)) | value << shift;
+    if (shift + count > 64)
+        bits[1] = (bits[1] & ~(mask >> (64 - shift))) | value >> (64 - shift);
+}
+
+// Whether word `index` of an object of `type` holds a pointer.
+static bool gc_type_word_is_pointer(const struct gc_type *type, size_t index)
+{
+    if (type->pointer_bitmap)
+        return type->pointer_bitmap[index / 64] >> (index % 64) & 1;
+    return index < 64 && (type->pointers >> index & 1);
+}
+
+// Sets the pointer bits of the object at `object`, `elemsize` bytes of which
+// `datasize` hold an array of `type` (the rest: no pointers).
+static void heap_bits_set_type(uintptr_t object, size_t elemsize, size_t datasize, const struct gc_type *type)
+{
+    size_t words = elemsize / sizeof(void *);
+    size_t data_words = datasize / sizeof(void *);
+    size_t type_words = type->size / sizeof(void *);
+    if (words <= 64 && data_words == type_words && type->pointer_bitmap == NULL) {
+        // The common case: one small object, its mask in one write.
+        struct heap_arena *arena = heap_arena_of(object);
+        heap_bits_write(arena, (object % HEAP_ARENA_SIZE) / sizeof(void *), (unsigned)words, type->pointers);
+        return;
+    }
+    // Arrays and big objects: 64 words at a time, the pattern repeating
+    // every type_words; a large object may cross into the next arena.
+    for (size_t done = 0; done < words;) {
+        uintptr_t at = object + done * sizeof(void *);
+        size_t word = (at % HEAP_ARENA_SIZE) / sizeof(void *);
+        unsigned count = (unsigned)(words - done < 64 ? words - done : 64);
+        if (count > 64 - word % 64)
+            count = 64 - word % 64;   // stay inside one bitmap word
+        uint64_t value = 0;
+        for (unsigned i = 0; i < count; i++) {
+            size_t index = done + i;
+            if (index < data_words && gc_type_word_is_pointer(type, index % type_words))
+                value |= (uint64_t)1 << i;
+        }
+        heap_bits_write(heap_arena_of(at), word, count, value);
+        done += count;
+    }
+}
+
+/* --- Finding a free object ------------------------------------------------ */
+
+// The next free object of span from its allocation cache, or 0 when the
+// cache cannot tell (Go's nextFreeFast). alloc_cache's bit 0 stands for the
+// object at freeindex.
+static inline uintptr_t next_free_fast(struct mspan *span)
+{
+    uint64_t cache = span->alloc_cache;
+    if (cache == 0)
+        return 0;
+    unsigned bit = (unsigned)__builtin_ctzll(cache);
+    uint32_t result = span->freeindex + bit;
+    uint32_t next = result + 1;
+    if (result >= span->nelems || (next % 64 == 0 && next != span->nelems))
+        return 0;   // past the end, or the cache needs refilling: the slow path
+    span->alloc_cache = bit == 63 ? 0 : cache >> (bit + 1);
+    span->freeindex = next;
+    span->alloc_count++;
+    return span->start + (uintptr_t)result * span->elemsize;
+}
+
+// The index of span's next free object, consuming it, or nelems when the
+// span is full (Go's nextFreeIndex): walks the allocation bits a 64-bit
+// group at a time past the ones the cache has used up.
+static uint32_t mspan_next_free_index(struct mspan *span)
+{
+    while (span->freeindex < span->nelems) {
+        uint64_t cache = span->alloc_cache;
+        if (cache == 0) {
+            // The rest of this group is allocated: on to the next.
+            uint32_t group = (span->freeindex + 64) & ~63u;
+            span->freeindex = group < span->nelems ? group : span->nelems;
+            if (group < span->nelems)
+                mspan_refill_alloc_cache(span, group);
+            continue;
+        }
+        unsigned bit = (unsigned)__builtin_ctzll(cache);
+        uint32_t result = span->freeindex + bit;
+        if (result >= span->nelems)
+            break;
+        uint32_t next = result + 1;
+        span->alloc_cache = bit == 63 ? 0 : cache >> (bit + 1);
+        span->freeindex = next;
+        if (next % 64 == 0 && next < span->nelems)
+            mspan_refill_alloc_cache(span, next);
+        span->alloc_count++;
+        return result;
+    }
+    span->freeindex = span->nelems;
+    return span->nelems;
+}
+
+// The slow path: the span's next free object past its cache, or -- the
+// span being full -- the first of a fresh span from the mcentral. 0 when
+// the heap is out of memory; *span_used says which span the object is in.
+static uintptr_t next_free(struct mcache *mcache, uint32_t span_class, struct mspan **span_used)
+{
+    for (;;) {
+        struct mspan *span = mcache->alloc[span_class];
+        uint32_t index = mspan_next_free_index(span);
+        if (index < span->nelems) {
+            *span_used = span;
+            return span->start + (uintptr_t)index * span->elemsize;
+        }
+        if (!mcache_refill(mcache, span_class))
+            return 0;
+    }
+}
+
+/* --- The allocation paths ------------------------------------------------- */
+
+static void out_of_memory(size_t size)
+{
+    runtime_throwf("out of memory allocating %zu bytes", size);
+}
+
+static void *malloc_small(struct mcache *mcache, size_t size, const struct gc_type *type)
+{
+    bool noscan = type == NULL;
+    uint32_t size_class = size_class_of(size);
+    uint32_t span_class = span_class_make(size_class, noscan);
+    struct mspan *span = mcache->alloc[span_class];
+    uintptr_t object = next_free_fast(span);
+    if (object == 0) {
+        object = next_free(mcache, span_class, &span);
+        if (object == 0)
+            out_of_memory(size);
+    }
+    size_t elemsize = span->elemsize;
+    if (span->needzero)
+        memset((void *)object, 0, elemsize);
+    if (!noscan)
+        heap_bits_set_type(object, elemsize, size, type);
+    mcache_count(&mcache->stats.mallocs[size_class], 1);
+    return (void *)object;
+}
+
+static void *malloc_tiny(struct mcache *mcache, size_t size)
+{
+    // Align the offset to the object's natural alignment, as far as its
+    // size tells it.
+    uintptr_t offset = mcache->tiny_offset;
+    if ((size & 7) == 0)
+        offset = (offset + 7) & ~(uintptr_t)7;
+    else if ((size & 3) == 0)
+        offset = (offset + 3) & ~(uintptr_t)3;
+    else if ((size & 1) == 0)
+        offset = (offset + 1) & ~(uintptr_t)1;
+    if (mcache->tiny != 0 && offset + size <= TINY_SIZE) {
+        mcache->tiny_offset = offset + size;
+        mcache_count(&mcache->stats.tiny_allocs, 1);
+        return (void *)(mcache->tiny + offset);
+    }
+    // A new block. It becomes the tiny block if it has more room left than
+    // the current one.
+    uint8_t *block = malloc_small(mcache, TINY_SIZE, NULL);
+    if (size < mcache->tiny_offset || mcache->tiny == 0) {
+        mcache->tiny = (uintptr_t)block;
+        mcache->tiny_offset = size;
+    }
+    mcache_count(&mcache->stats.tiny_allocs, 1);
+    return block;
+}
+
+static void *malloc_large(struct mcache *mcache, size_t size, const struct gc_type *type)
+{
+    bool noscan = type == NULL;
+    size_t npages = (size + HEAP_PAGE_SIZE - 1) / HEAP_PAGE_SIZE;
+    if (size > SIZE_MAX - HEAP_PAGE_SIZE)
+        out_of_memory(size);
+    struct mspan *span = mheap_alloc(npages, MSPAN_IN_USE, span_class_make(0, noscan));
+    if (span == NULL)
+        out_of_memory(size);
+    span->freeindex = 1;
+    span->alloc_count = 1;
+    span->alloc_cache = 0;
+    if (span->needzero)
+        memset((void *)span->start, 0, span->elemsize);
+    if (!noscan)
+        heap_bits_set_type(span->start, span->elemsize, size, type);
+    mcache_count(&mcache->stats.mallocs[SIZE_CLASS_COUNT], 1);
+    mcache_count(&mcache->stats.large_bytes_allocated, span->elemsize);
+    return (void *)span->start;
+}
+
+static void *malloc_typed(size_t size, const struct gc_type *type)
+{
+    if (size == 0)
+        return &zero_base;
+    bool global;
+    struct mcache *mcache = mcache_acquire(&global);
+    if (!global)
+        runtime_safe_point();   // on an M with a P; it may move us to another P
+    mcache = global ? mcache : mcache_current();
+    void *object;
+    if (size <= SIZE_CLASS_MAX_SMALL_SIZE) {
+        if (type == NULL && size < TINY_SIZE)
+            object = malloc_tiny(mcache, size);
+        else
+            object = malloc_small(mcache, size, type);
+    } else {
+        object = malloc_large(mcache, size, type);
+    }
+    mcache_release(global);
+    return object;
+}
+
+// A type with no pointer is allocated noscan: the collector need not look.
+static const struct gc_type *gc_type_scanned(const struct gc_type *type)
+{
+    if (type == NULL || (type->pointers == 0 && type->pointer_bitmap == NULL))
+        return NULL;
+    return type;
+}
+
+void *gc_new(const struct gc_type *type)
+{
+    return malloc_typed(type->size, gc_type_scanned(type));
+}
+
+void *gc_alloc(size_t size, const struct gc_type *type)
+{
+    type = gc_type_scanned(type);
+    if (type && (type->size == 0 || size % type->size != 0))
+        runtime_throwf("gc_alloc: %zu bytes is not a whole number of %s (%zu bytes)", size, type->name,
+                       type->size);
+    return malloc_typed(size, type);
+}
+
+void *gc_alloc_noscan(size_t size)
+{
+    return malloc_typed(size, NULL);
+}
+
+/* --- Finding objects ------------------------------------------------------ */
+
+void *runtime_heap_object(const void *address, size_t *size)
+{
+    struct mspan *span = heap_span_of((uintptr_t)address);
+    if (span == NULL)
+        return NULL;
+    uintptr_t base = mspan_object_base(span, (uintptr_t)address);
+    if (size)
+        *size = span->elemsize;
+    return (void *)base;
+}

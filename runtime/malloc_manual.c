@@ -1,0 +1,312 @@
+/*
+ * Manual allocation: malloc and free for C code (lwIP, libraries, the
+ * kernel), from the same heap as typed objects but in spans of their own,
+ * MSPAN_MANUAL, that the collector never sweeps.
+ *
+ * Go has no such allocator (its C code uses the C library's), so here the
+ * design is tcmalloc's, on Go's spans and size classes:
+ *
+ *   Each P's mcache keeps, per size class, a free list of objects, linked
+ *   through their first word. runtime_malloc pops from it; runtime_free
+ *   finds the object's size class through the arena index (heap_span_of)
+ *   and pushes onto the freeing P's list -- whichever P allocated it. Both
+ *   take no lock and no atomic instruction.
+ *
+ *   When a list runs dry it takes a batch of objects from the size class's
+ *   manual central (a lock per batch, not per object): freed objects of
+ *   partial spans first, then never-used ones, then a new span. When a list
+ *   grows past two batches, a batch goes back, each object to its own span;
+ *   a span whose objects have all come back returns its pages to the heap.
+ *
+ * So an object freed on another P than the one that allocated it (a
+ * producer and a consumer) costs nothing extra at free, and comes back into
+ * use on the consumer's P. Objects over 32 KiB get a span each.
+ *
+ * A span's alloc_count counts the objects out of it -- in use, or waiting
+ * on some P's list. Objects waiting on lists keep their spans; a P's lists
+ * are bounded, and runtime_free_os_memory empties the caller's.
+ */
+#include "mheap.h"
+#include <string.h>
+
+// 0 until the first allocation decides, then MALLOC_DEBUG_OFF or _ON. Read
+// on every malloc and free from any M: relaxed atomics, plain loads on x86.
+enum { MALLOC_DEBUG_UNDECIDED, MALLOC_DEBUG_OFF, MALLOC_DEBUG_ON };
+static uint32_t malloc_debug_state;
+
+bool malloc_debug_enabled(void)
+{
+    uint32_t state = load_relaxed(&malloc_debug_state);
+    if (state == MALLOC_DEBUG_UNDECIDED) {
+        // Two first allocations may both decide: they decide alike.
+        state = platform_malloc_debug_requested() ? MALLOC_DEBUG_ON : MALLOC_DEBUG_OFF;
+        store_relaxed(&malloc_debug_state, state);
+    }
+    return state == MALLOC_DEBUG_ON;
+}
+
+// The spans of one size class, with the lock that guards them and their
+// free lists.
+struct manual_central {
+    struct runtime_lock lock;
+    struct mspan *partial;   // spans with objects to hand out
+    struct mspan *full;      // spans with every object out
+};
+
+static struct manual_central manual_centrals[SIZE_CLASS_COUNT];
+
+#define MANUAL_BATCH_BYTES (32 * 1024)
+#define MANUAL_BATCH_MAX 64
+
+// How many objects move between a P's list and the central at once: about
+// 32 KiB worth, at least 2, at most 64 (tcmalloc's num_objects_to_move).
+static uint32_t manual_batch(uint32_t size_class)
+{
+    uint32_t count = MANUAL_BATCH_BYTES / (uint32_t)size_class_bytes[size_class];
+    if (count < 2)
+        return 2;
+    return count > MANUAL_BATCH_MAX ? MANUAL_BATCH_MAX : count;
+}
+
+void runtime_malloc_debug(bool enabled)
+{
+    store_relaxed(&malloc_debug_state, enabled ? MALLOC_DEBUG_ON : MALLOC_DEBUG_OFF);
+}
+
+/* --- The central ----------------------------------------------------------- */
+
+// One object out of span: a freed one, else a never-used one; 0 if none.
+// Under the central's lock.
+static void *manual_span_take(struct mspan *span)
+{
+    void *object = span->free_list;
+    if (object) {
+        span->free_list = *(void **)object;
+    } else if (span->freeindex < span->nelems) {
+        object = (void *)(span->start + (uintptr_t)span->freeindex * span->elemsize);
+        span->freeindex++;
+    } else {
+        return NULL;
+    }
+    span->alloc_count++;
+    return object;
+}
+
+static bool manual_span_exhausted(const struct mspan *span)
+{
+    return span->free_list == NULL && span->freeindex == span->nelems;
+}
+
+// Fills `list` with up to a batch of objects of size_class. False when the
+// heap is out of memory and not one object could be had.
+static bool manual_central_fill(struct manual_free_list *list, uint32_t size_class)
+{
+    struct manual_central *central = &manual_centrals[size_class];
+    uint32_t want = manual_batch(size_class);
+    runtime_lock_acquire(&central->lock);
+    while (list->count < want) {
+        struct mspan *span = central->partial;
+        if (span == NULL) {
+            span = mheap_alloc(size_class_pages[size_class], MSPAN_MANUAL, span_class_make(size_class, true));
+            if (span == NULL)
+                break;
+            mcentral_list_push(&central->partial, span);
+        }
+        while (list->count < want) {
+            void *object = manual_span_take(span);
+            if (object == NULL)
+                break;
+            *(void **)object = list->head;
+            list->head = object;
+            list->count++;
+        }
+        if (manual_span_exhausted(span)) {
+            mcentral_list_remove(&central->partial, span);
+            mcentral_list_push(&central->full, span);
+        }
+    }
+    runtime_lock_release(&central->lock);
+    return list->count > 0;
+}
+
+// Gives `count` objects from the head of `list` back to their spans.
+static void manual_central_return(struct manual_free_list *list, uint32_t size_class, uint32_t count)
+{
+    struct manual_central *central = &manual_centrals[size_class];
+    runtime_lock_acquire(&central->lock);
+    while (count-- > 0 && list->head) {
+        void *object = list->head;
+        list->head = *(void **)object;
+        list->count--;
+        struct mspan *span = heap_span_of((uintptr_t)object);
+        bool was_exhausted = manual_span_exhausted(span);
+        *(void **)object = span->free_list;
+        span->free_list = object;
+        span->alloc_count--;
+        if (span->alloc_count == 0) {
+            // Every object is back: the pages go back to the heap.
+            mcentral_list_remove(was_exhausted ? &central->full : &central->partial, span);
+            mheap_free(span);
+        } else if (was_exhausted) {
+            mcentral_list_remove(&central->full, span);
+            mcentral_list_push(&central->partial, span);
+        }
+    }
+    runtime_lock_release(&central->lock);
+}
+
+void manual_flush_all(struct mcache *mcache)
+{
+    for (uint32_t size_class = 1; size_class < SIZE_CLASS_COUNT; size_class++)
+        manual_central_return(&mcache->manual[size_class], size_class, mcache->manual[size_class].count);
+    mcache->tiny = 0;
+}
+
+/* --- Debug checks ---------------------------------------------------------- */
+
+// In debug mode each manual span has allocation bits: set while an object
+// is out of runtime_malloc's hands and in the caller's. Atomic, because a
+// free may happen on any P.
+static void manual_debug_mark(struct mspan *span, void *object, bool allocated)
+{
+    if (span->alloc_bits == NULL)
+        runtime_throwf("malloc debug: block %p was allocated before debug mode was turned on", object);
+    uint32_t index = span->nelems == 1 ? 0 : (uint32_t)(((uintptr_t)object - span->start) / span->elemsize);
+    uint64_t bit = (uint64_t)1 << (index % 64);
+    uint64_t *word = &span->alloc_bits[index / 64];
+    if (allocated) {
+        __atomic_fetch_or(word, bit, __ATOMIC_RELAXED);
+        return;
+    }
+    uint64_t before = __atomic_fetch_and(word, ~bit, __ATOMIC_RELAXED);
+    if ((before & bit) == 0)
+        runtime_throwf("runtime_free: double free of %p (a %zu-byte block)", object, span->elemsize);
+    memset(object, 0xdd, span->elemsize);
+}
+
+/* --- The C library's interface ----------------------------------------------- */
+
+static void *malloc_large_manual(struct mcache *mcache, size_t size)
+{
+    if (size > SIZE_MAX - HEAP_PAGE_SIZE)
+        return NULL;
+    size_t npages = (size + HEAP_PAGE_SIZE - 1) / HEAP_PAGE_SIZE;
+    struct mspan *span = mheap_alloc(npages, MSPAN_MANUAL, span_class_make(0, true));
+    if (span == NULL)
+        return NULL;
+    span->alloc_count = 1;
+    span->freeindex = 1;
+    mcache_count(&mcache->stats.mallocs[SIZE_CLASS_COUNT], 1);
+    mcache_count(&mcache->stats.large_bytes_allocated, span->elemsize);
+    if (malloc_debug_enabled())
+        manual_debug_mark(span, (void *)span->start, true);
+    return (void *)span->start;
+}
+
+static void *malloc_small_manual(struct mcache *mcache, size_t size)
+{
+    uint32_t size_class = size_class_of(size);
+    struct manual_free_list *list = &mcache->manual[size_class];
+    void *object = list->head;
+    if (object == NULL) {
+        if (!manual_central_fill(list, size_class))
+            return NULL;
+        object = list->head;
+    }
+    list->head = *(void **)object;
+    list->count--;
+    mcache_count(&mcache->stats.mallocs[size_class], 1);
+    if (malloc_debug_enabled())
+        manual_debug_mark(heap_span_of((uintptr_t)object), object, true);
+    return object;
+}
+
+void *runtime_malloc(size_t size)
+{
+    if (size == 0)
+        size = 1;   // a unique pointer, as the C library gives
+    bool global;
+    struct mcache *mcache = mcache_acquire(&global);
+    void *object = size > SIZE_CLASS_MAX_SMALL_SIZE ? malloc_large_manual(mcache, size)
+                                                    : malloc_small_manual(mcache, size);
+    mcache_release(global);
+    return object;
+}
+
+// The span of a block runtime_free is given, or a fatal error naming the
+// mistake: a pointer that is not ours, or not the start of a block.
+static struct mspan *manual_span_of(void *pointer, const char *caller)
+{
+    struct mspan *span = heap_span_of((uintptr_t)pointer);
+    if (span == NULL || span->state != MSPAN_MANUAL)
+        runtime_throwf("%s: %p was not allocated by runtime_malloc", caller, pointer);
+    if (mspan_object_base(span, (uintptr_t)pointer) != (uintptr_t)pointer)
+        runtime_throwf("%s: %p points into the middle of a %zu-byte block", caller, pointer, span->elemsize);
+    return span;
+}
+
+void runtime_free(void *pointer)
+{
+    if (pointer == NULL)
+        return;
+    struct mspan *span = manual_span_of(pointer, "runtime_free");
+    if (malloc_debug_enabled())
+        manual_debug_mark(span, pointer, false);
+    uint32_t size_class = span_class_size_class(span->span_class);
+    bool global;
+    struct mcache *mcache = mcache_acquire(&global);
+    if (size_class == 0) {
+        mcache_count(&mcache->stats.frees[SIZE_CLASS_COUNT], 1);
+        mcache_count(&mcache->stats.large_bytes_freed, span->elemsize);
+        mheap_free(span);
+    } else {
+        struct manual_free_list *list = &mcache->manual[size_class];
+        *(void **)pointer = list->head;
+        list->head = pointer;
+        list->count++;
+        mcache_count(&mcache->stats.frees[size_class], 1);
+        uint32_t batch = manual_batch(size_class);
+        if (list->count > 2 * batch)
+            manual_central_return(list, size_class, batch);
+    }
+    mcache_release(global);
+}
+
+size_t runtime_malloc_usable_size(void *pointer)
+{
+    if (pointer == NULL)
+        return 0;
+    return manual_span_of(pointer, "runtime_malloc_usable_size")->elemsize;
+}
+
+void *runtime_calloc(size_t count, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(count, size, &total))
+        return NULL;
+    void *object = runtime_malloc(total);
+    if (object)
+        memset(object, 0, total);
+    return object;
+}
+
+void *runtime_realloc(void *pointer, size_t size)
+{
+    if (pointer == NULL)
+        return runtime_malloc(size);
+    if (size == 0) {
+        runtime_free(pointer);
+        return NULL;
+    }
+    size_t usable = manual_span_of(pointer, "runtime_realloc")->elemsize;
+    // Keep the block when the new size fits its size class and does not
+    // waste most of it.
+    if (size <= usable && size > usable / 2)
+        return pointer;
+    void *moved = runtime_malloc(size);
+    if (moved == NULL)
+        return NULL;   // the old block is left as it was
+    memcpy(moved, pointer, size < usable ? size : usable);
+    runtime_free(pointer);
+    return moved;
+}

@@ -1,0 +1,249 @@
+/*
+ * mheap.h: the allocator's internal pieces and how they fit (Go's malloc.go,
+ * mheap.go, mcentral.go, mcache.go under the same names).
+ *
+ *   mheap     the one heap: arenas of address space from the platform, the
+ *             page allocator over them (mpagealloc.c), span records, and the
+ *             arena index that maps any address to its span in O(1).
+ *   mspan     a run of pages holding objects of one size class (or one
+ *             large object): allocation bits, mark bits, free index.
+ *   mcentral  per span class: the spans with free objects and the full
+ *             ones, which mcaches take spans from and give them back to.
+ *   mcache    per P: one span per span class to allocate from with no lock
+ *             and no atomic instruction (mcache.c), the tiny block, and the
+ *             manual allocator's free lists (malloc_manual.c).
+ *
+ * Locks, outermost first: an mcentral's lock, then the heap's lock.
+ */
+#ifndef HARDWAY_RUNTIME_MHEAP_H
+#define HARDWAY_RUNTIME_MHEAP_H
+
+#include "malloc.h"
+#include "mpagealloc.h"
+#include "runtime_internal.h"
+#include "sizeclasses.h"
+
+_Static_assert(SIZE_CLASS_PAGE_SHIFT == HEAP_PAGE_SHIFT, "size classes and heap pages disagree on the page size");
+
+#define HEAP_ADDRESS_BITS 48   // x86-64 user (and our kernel's) addresses
+#define HEAP_ARENA_INDEX_SIZE ((size_t)1 << (HEAP_ADDRESS_BITS - HEAP_ARENA_SHIFT))
+#define HEAP_MAX_SPAN_OBJECTS 1024   // 8-byte objects in one page: the most in any span
+
+// A span class is a size class and whether its objects hold pointers (scan)
+// or not (noscan), so the collector can skip whole noscan spans.
+#define SPAN_CLASS_COUNT (SIZE_CLASS_COUNT * 2)
+static inline uint32_t span_class_make(uint32_t size_class, bool noscan)
+{
+    return size_class << 1 | (noscan ? 1 : 0);
+}
+static inline uint32_t span_class_size_class(uint32_t span_class) { return span_class >> 1; }
+static inline bool span_class_noscan(uint32_t span_class) { return span_class & 1; }
+
+/* --- Spans ---------------------------------------------------------------- */
+
+enum mspan_state {
+    MSPAN_DEAD,      // a free record, or pages not in use
+    MSPAN_IN_USE,    // garbage-collected objects (typed allocation)
+    MSPAN_MANUAL,    // explicitly freed objects (runtime_malloc)
+};
+
+struct mspan {
+    struct mspan *next, *prev;   // in an mcentral's list, or the free records
+    uintptr_t start;             // first byte
+    size_t npages;
+    uintptr_t limit;             // end of the last object
+    size_t elemsize;             // object size; for a large object, the span's bytes
+    uint32_t nelems;             // objects in the span
+    uint32_t divide_magic;       // object index = (offset * magic) >> 32 (small spans)
+    uint16_t span_class;         // 0 for large objects
+    uint8_t state;               // enum mspan_state
+    bool needzero;               // the pages may hold old data
+    uint8_t list;                // which mcentral list holds it (mcentral.c)
+
+    // Typed spans (Go's names): objects below freeindex are allocated or
+    // were when the span was last swept; at and above it, allocBits says.
+    // alloc_cache holds the complement of allocBits from freeindex on, so
+    // the next free object is a count of trailing zeros away.
+    uint32_t freeindex;
+    uint32_t alloc_count;        // objects allocated
+    uint64_t alloc_cache;
+    uint64_t *alloc_bits;        // 1 = allocated (as of the last sweep)
+    uint64_t *gcmark_bits;       // 1 = marked; swapped with alloc_bits at sweep
+    uint32_t sweepgen;           // see mheap.sweepgen (the collector, issue 5)
+
+    // Manual spans: freed objects linked through their first word; fresh
+    // objects from freeindex on. Touched only under the mcentral's lock.
+    void *free_list;
+};
+
+static inline uintptr_t mspan_object_base(const struct mspan *span, uintptr_t address)
+{
+    if (span->nelems == 1)
+        return span->start;
+    uint32_t index = (uint32_t)(((uint64_t)(address - span->start) * span->divide_magic) >> 32);
+    return span->start + (uintptr_t)index * span->elemsize;
+}
+
+/* --- The arena index ------------------------------------------------------ */
+
+// Per 64 MiB arena: the span that holds each page (NULL: a free page), and
+// the heap bitmap -- one bit per word, set where a typed object holds a
+// pointer -- that the collector will scan by. Reserved from the platform,
+// so only the parts in use cost memory.
+struct heap_arena {
+    struct mspan *spans[HEAP_ARENA_PAGES];
+    uint64_t pointer_bits[HEAP_ARENA_SIZE / sizeof(void *) / 64];
+    uintptr_t zeroed_base;       // pages at and above this offset were never used
+};
+
+struct mheap {
+    struct runtime_lock lock;
+    struct page_alloc pages;
+    struct heap_arena **arenas;  // HEAP_ARENA_INDEX_SIZE entries, by address >> 26
+    struct mspan *free_spans;    // span records to reuse
+    uint64_t sys_bytes;          // address space obtained for the heap (read without the lock)
+    uint64_t inuse_pages;        // pages in spans
+    uint64_t manual_pages;       // of those, in manual spans
+    uint64_t span_count;
+    uint32_t sweepgen;           // the collector's sweep generation (issue 5)
+    uint64_t scavenge_due;       // when the next idle M scavenges (mheap_scavenge_when_idle)
+};
+
+extern struct mheap mheap;
+
+// The arena holding `address`, or NULL when it is not heap memory. No lock:
+// the index only ever gains entries.
+static inline struct heap_arena *heap_arena_of(uintptr_t address)
+{
+    if (address >> HEAP_ADDRESS_BITS || mheap.arenas == NULL)
+        return NULL;
+    return __atomic_load_n(&mheap.arenas[address >> HEAP_ARENA_SHIFT], __ATOMIC_ACQUIRE);
+}
+
+// The span in use that holds `address`, or NULL (Go's spanOf).
+static inline struct mspan *heap_span_of(uintptr_t address)
+{
+    struct heap_arena *arena = heap_arena_of(address);
+    if (arena == NULL)
+        return NULL;
+    struct mspan *span = __atomic_load_n(&arena->spans[(address >> HEAP_PAGE_SHIFT) % HEAP_ARENA_PAGES],
+                                         __ATOMIC_ACQUIRE);
+    if (span == NULL || span->state == MSPAN_DEAD || address < span->start || address >= span->limit)
+        return NULL;
+    return span;
+}
+
+void mheap_init(void);
+// A span of `npages` pages in `state`, its pages in the index; NULL when the
+// heap cannot grow. Not zeroed: span->needzero says whether it may hold old
+// data. For small spans, span_class sets up the objects.
+struct mspan *mheap_alloc(size_t npages, enum mspan_state state, uint32_t span_class);
+// Gives a span's pages back to the heap.
+void mheap_free(struct mspan *span);
+// Gives up to `bytes` of free pages' memory back to the platform.
+size_t mheap_scavenge(size_t bytes);
+
+/* --- mcentral ------------------------------------------------------------- */
+
+// Per span class, the spans that mcaches take and return. Until the
+// collector sweeps (issue 5) every span stays swept, and a span is either
+// partial (has free objects) or full.
+struct mcentral {
+    struct runtime_lock lock;
+    struct mspan *partial;       // spans with free objects
+    struct mspan *full;          // spans with none
+};
+
+// The typed spans' mcentrals, by span class.
+extern struct mcentral mcentral_typed[SPAN_CLASS_COUNT];
+
+// A span with a free object for an mcache to allocate from; NULL when the
+// heap is out of memory.
+struct mspan *mcentral_cache_span(struct mcentral *central);
+// An mcache is done with `span` (it has no free object left).
+void mcentral_uncache_span(struct mcentral *central, struct mspan *span);
+void mcentral_list_remove(struct mspan **list, struct mspan *span);
+// Loads span->alloc_cache from the allocation bits at `index`, a multiple of 64.
+void mspan_refill_alloc_cache(struct mspan *span, uint32_t index);
+void mcentral_list_push(struct mspan **list, struct mspan *span);
+
+/* --- mcache ---------------------------------------------------------------- */
+
+// The manual allocator's per-P free list of one size class (malloc_manual.c).
+struct manual_free_list {
+    void *head;
+    uint32_t count;
+};
+
+// Counters an mcache keeps for the statistics, written only by the mcache's
+// owner (store_relaxed) and summed by runtime_read_memstats.
+struct mcache_stats {
+    uint64_t mallocs[SIZE_CLASS_COUNT + 1];   // by size class; [SIZE_CLASS_COUNT]: large
+    uint64_t frees[SIZE_CLASS_COUNT + 1];
+    uint64_t tiny_allocs;                     // tiny objects (they share 16-byte blocks)
+    uint64_t large_bytes_allocated;           // bytes in large objects allocated ...
+    uint64_t large_bytes_freed;               // ... and freed
+};
+
+struct mcache {
+    struct mspan *alloc[SPAN_CLASS_COUNT];    // the span to allocate from, by span class
+    uintptr_t tiny;                           // the current 16-byte tiny block ...
+    uintptr_t tiny_offset;                    // ... and how much of it is used
+    struct manual_free_list manual[SIZE_CLASS_COUNT];
+    struct mcache_stats stats;
+    struct mcache *all_link;                  // every mcache, for the statistics
+};
+
+// The caller's mcache: its P's, or NULL on a thread with no P (then callers
+// use mcache_global under mcache_global_lock).
+static inline struct mcache *mcache_current(void)
+{
+    struct m *m = getm();
+    return m && m->p ? m->p->mcache : NULL;
+}
+
+extern struct mcache mcache_global;
+extern struct runtime_lock mcache_global_lock;
+// Sets mcache_global up on first use; under mcache_global_lock.
+void mcache_global_init(void);
+
+// The mcache to allocate from: the caller's P's, or mcache_global, locked
+// (*global says which, for mcache_release).
+static inline struct mcache *mcache_acquire(bool *global)
+{
+    struct mcache *mcache = mcache_current();
+    *global = mcache == NULL;
+    if (*global) {
+        runtime_lock_acquire(&mcache_global_lock);
+        mcache_global_init();
+        mcache = &mcache_global;
+    }
+    return mcache;
+}
+
+static inline void mcache_release(bool global)
+{
+    if (global)
+        runtime_lock_release(&mcache_global_lock);
+}
+
+struct mcache *mcache_new(void);
+// Replaces mcache's span for span_class with one that has a free object.
+// False when out of memory.
+bool mcache_refill(struct mcache *mcache, uint32_t span_class);
+// Counts one allocation or free in the statistics.
+static inline void mcache_count(uint64_t *counter, uint64_t add)
+{
+    store_relaxed(counter, *counter + add);
+}
+// Every mcache, for the statistics.
+extern struct mcache *mcache_all;
+
+/* --- Manual allocation ---------------------------------------------------- */
+
+// Whether debug mode is on (runtime_malloc_debug); decided at first use.
+bool malloc_debug_enabled(void);
+// Returns everything in mcache's manual free lists to their spans.
+void manual_flush_all(struct mcache *mcache);
+
+#endif

@@ -1,0 +1,735 @@
+/*
+ * Allocator tests: typed allocation (gc_new, gc_alloc, gc_alloc_noscan),
+ * the tiny allocator, manual allocation (runtime_malloc and friends), the
+ * object lookup the collector will use, and the statistics
+ * (runtime/malloc.h; the page allocator and the size-class table have
+ * suites of their own).
+ *
+ * Each test runs in a process of its own (Check forks), most inside a whole
+ * runtime with goroutines on several Ms; fatal errors are tested in a
+ * further child process (child.h), reading what the dying program said.
+ */
+#include "chan.h"
+#include "child.h"
+#include "malloc.h"
+#include "mheap.h"
+#include "runtime.h"
+#include "sync.h"
+#include <check.h>
+#include <stdlib.h>
+
+static int run_with_procs(goroutine_function main_function, int procs_wanted)
+{
+    struct runtime_config config = { .procs = procs_wanted };
+    return runtime_run(main_function, NULL, &config);
+}
+
+static void expect_fatal(int (*program)(void *), const char *message)
+{
+    struct child_result result = run_in_child(program, NULL);
+    ck_assert_msg(result.exit_status == 2, "exit status %d (signal %d); output:\n%s", result.exit_status,
+                  result.signal_number, result.output);
+    ck_assert_msg(strstr(result.output, message), "no \"%s\" in output:\n%s", message, result.output);
+}
+
+/* --- Every size class ---------------------------------------------------------- */
+
+// Typed objects here are arrays of pointers: pointer-free objects under 16
+// bytes would go to the tiny allocator instead (tested below).
+static const struct gc_type pointer_type = { .name = "pointer", .size = sizeof(void *), .pointers = 1 };
+
+static void *allocate(bool manual, size_t size)
+{
+    if (manual)
+        return runtime_malloc(size);
+    return gc_alloc((size + 7) & ~(size_t)7, &pointer_type);
+}
+
+// For every size class: objects of exactly the class's size and of one byte
+// more than the class below come from that class, are aligned, lie inside
+// one span, do not overlap, and are found again from any interior address.
+static void check_every_class(bool manual)
+{
+    for (uint32_t size_class = 1; size_class < SIZE_CLASS_COUNT; size_class++) {
+        size_t size = size_class_bytes[size_class];
+        size_t smallest = size_class_bytes[size_class - 1] + 1;
+        enum { OBJECTS = 3 };
+        uint8_t *objects[OBJECTS];
+        for (int i = 0; i < OBJECTS; i++) {
+            size_t asked = i == 0 ? smallest : size;
+            objects[i] = allocate(manual, asked);
+            ck_assert_ptr_nonnull(objects[i]);
+            size_t alignment = size >= 16 ? 16 : 8;
+            if (size % 16 != 0)
+                alignment = 8;
+            ck_assert_msg((uintptr_t)objects[i] % alignment == 0, "class %u object %p not %zu-aligned", size_class,
+                          (void *)objects[i], alignment);
+            memset(objects[i], 0x5a, asked);
+            struct mspan *span = heap_span_of((uintptr_t)objects[i]);
+            ck_assert_ptr_nonnull(span);
+            ck_assert_int_eq(span->elemsize, size);
+            ck_assert_int_eq(span->state, manual ? MSPAN_MANUAL : MSPAN_IN_USE);
+            ck_assert((uintptr_t)objects[i] + size <= span->limit);
+            ck_assert(span->limit <= span->start + span->npages * HEAP_PAGE_SIZE);
+            // The first byte, a middle one and the last one all lead back.
+            size_t found_size = 0;
+            ck_assert_ptr_eq(runtime_heap_object(objects[i], &found_size), objects[i]);
+            ck_assert_int_eq(found_size, size);
+            ck_assert_ptr_eq(runtime_heap_object(objects[i] + size / 2, NULL), objects[i]);
+            ck_assert_ptr_eq(runtime_heap_object(objects[i] + size - 1, NULL), objects[i]);
+        }
+        for (int i = 0; i < OBJECTS; i++)
+            for (int j = 0; j < OBJECTS; j++)
+                if (i != j)
+                    ck_assert(objects[i] + size <= objects[j] || objects[j] + size <= objects[i]);
+        if (manual)
+            for (int i = 0; i < OBJECTS; i++)
+                runtime_free(objects[i]);
+    }
+}
+
+static void every_class_typed(void *unused)
+{
+    (void)unused;
+    check_every_class(false);
+}
+
+START_TEST(test_every_class_typed)
+{
+    ck_assert_int_eq(run_with_procs(every_class_typed, 1), 0);
+}
+END_TEST
+
+static void every_class_manual(void *unused)
+{
+    (void)unused;
+    check_every_class(true);
+}
+
+START_TEST(test_every_class_manual)
+{
+    ck_assert_int_eq(run_with_procs(every_class_manual, 1), 0);
+}
+END_TEST
+
+// Before the scheduler starts, and on a thread that is not an M, the
+// allocator works too (through the global mcache).
+START_TEST(test_allocation_without_a_p)
+{
+    check_every_class(true);
+    check_every_class(false);
+    void *large = runtime_malloc(100000);
+    ck_assert_ptr_nonnull(large);
+    runtime_free(large);
+}
+END_TEST
+
+/* --- Typed allocation ------------------------------------------------------------ */
+
+struct tree_node {
+    struct tree_node *left;
+    long value;
+    struct tree_node *right;
+    char *name;
+};
+
+static const struct gc_type tree_node_type = {
+    .name = "tree_node",
+    .size = sizeof(struct tree_node),
+    .pointers = GC_POINTER(struct tree_node, left) | GC_POINTER(struct tree_node, right) |
+                GC_POINTER(struct tree_node, name),
+};
+
+// Whether the heap bitmap says word `index` of `object` holds a pointer.
+static bool heap_bit(const void *object, size_t index)
+{
+    uintptr_t address = (uintptr_t)object + index * sizeof(void *);
+    struct heap_arena *arena = heap_arena_of(address);
+    size_t word = (address % HEAP_ARENA_SIZE) / sizeof(void *);
+    return arena->pointer_bits[word / 64] >> (word % 64) & 1;
+}
+
+static void typed_objects(void *unused)
+{
+    (void)unused;
+    // Zeroed, with the pointer words of their type marked, the rest not --
+    // also after the same memory held another type's objects? It cannot yet
+    // (nothing typed is freed before the collector), so: fresh objects.
+    for (int i = 0; i < 10000; i++) {
+        struct tree_node *node = gc_new(&tree_node_type);
+        ck_assert_ptr_nonnull(node);
+        ck_assert(node->left == NULL && node->right == NULL && node->value == 0 && node->name == NULL);
+        ck_assert(heap_bit(node, 0) && !heap_bit(node, 1) && heap_bit(node, 2) && heap_bit(node, 3));
+        node->value = i;
+    }
+    // An array of nodes: the pattern repeats for each element.
+    enum { ELEMENTS = 100 };
+    struct tree_node *array = gc_alloc(ELEMENTS * sizeof *array, &tree_node_type);
+    for (size_t element = 0; element < ELEMENTS; element++) {
+        size_t first = element * 4;
+        ck_assert(heap_bit(array, first) && !heap_bit(array, first + 1) && heap_bit(array, first + 2) &&
+                  heap_bit(array, first + 3));
+    }
+    // A large array (a span of its own, past 32 KiB).
+    enum { LARGE_ELEMENTS = 5000 };
+    struct tree_node *large = gc_alloc(LARGE_ELEMENTS * sizeof *large, &tree_node_type);
+    ck_assert_ptr_eq(runtime_heap_object(&large[LARGE_ELEMENTS - 1].name, NULL), large);
+    for (size_t element = 0; element < LARGE_ELEMENTS; element++)
+        ck_assert(heap_bit(large, element * 4) && !heap_bit(large, element * 4 + 1));
+    for (size_t i = 0; i < LARGE_ELEMENTS; i++)
+        ck_assert(large[i].left == NULL && large[i].value == 0);
+    // Noscan memory is zeroed too, and a type without pointers is noscan.
+    static const struct gc_type plain_type = { .name = "plain", .size = 24 };
+    long *plain = gc_new(&plain_type);
+    ck_assert(plain[0] == 0 && plain[1] == 0 && plain[2] == 0);
+    ck_assert(span_class_noscan(heap_span_of((uintptr_t)plain)->span_class));
+    ck_assert(!span_class_noscan(heap_span_of((uintptr_t)array)->span_class));
+    // Zero bytes: a valid pointer, not NULL, the same every time.
+    ck_assert_ptr_nonnull(gc_alloc_noscan(0));
+    ck_assert_ptr_eq(gc_alloc_noscan(0), gc_alloc_noscan(0));
+}
+
+START_TEST(test_typed_objects)
+{
+    ck_assert_int_eq(run_with_procs(typed_objects, 1), 0);
+}
+END_TEST
+
+static void tiny_objects(void *unused)
+{
+    (void)unused;
+    // Pointer-free objects under 16 bytes share 16-byte blocks, each at its
+    // own alignment, without overlapping.
+    uint8_t *a = gc_alloc_noscan(8);
+    uint8_t *b = gc_alloc_noscan(8);
+    ck_assert_ptr_eq(b, a + 8);
+    uint8_t *c = gc_alloc_noscan(1);
+    uint8_t *d = gc_alloc_noscan(4);
+    ck_assert((uintptr_t)d % 4 == 0);
+    ck_assert(c + 1 <= d || d + 4 <= c);
+    for (int i = 0; i < 100000; i++) {
+        uint32_t *word = gc_alloc_noscan(4);
+        ck_assert((uintptr_t)word % 4 == 0);
+        ck_assert_int_eq(*word, 0);
+        *word = 0xffffffffu;
+    }
+    struct memstats stats;
+    runtime_read_memstats(&stats);
+    // 100,000 four-byte objects took about a quarter as many blocks.
+    ck_assert_uint_lt(stats.by_size[size_class_of(16)].mallocs, 100000 / 4 + 100);
+}
+
+START_TEST(test_tiny_objects)
+{
+    ck_assert_int_eq(run_with_procs(tiny_objects, 1), 0);
+}
+END_TEST
+
+static int typed_out_of_memory(void *unused)
+{
+    (void)unused;
+    gc_alloc_noscan((size_t)1 << 47);   // more than the address space
+    return 0;
+}
+
+START_TEST(test_typed_out_of_memory_is_fatal)
+{
+    expect_fatal(typed_out_of_memory, "out of memory allocating 140737488355328 bytes");
+}
+END_TEST
+
+/* --- Manual allocation ------------------------------------------------------------- */
+
+// Each block carries guard words at both ends and its own pattern inside;
+// a block that overlapped another, or was handed out twice, shows.
+struct guarded_block {
+    uint8_t *memory;
+    size_t size;
+    uint64_t stamp;
+};
+
+static void guarded_fill(struct guarded_block *block)
+{
+    for (size_t i = 0; i < block->size; i++)
+        block->memory[i] = (uint8_t)(block->stamp + i);
+}
+
+static void guarded_check(const struct guarded_block *block)
+{
+    for (size_t i = 0; i < block->size; i++)
+        if (block->memory[i] != (uint8_t)(block->stamp + i))
+            ck_abort_msg("block %p (%zu bytes, stamp %llu) corrupted at byte %zu", (void *)block->memory,
+                         block->size, (unsigned long long)block->stamp, i);
+}
+
+static uint64_t next_random(uint64_t *state)
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    return *state;
+}
+
+// A size with a spread like a C program's: mostly small, some up to a few
+// KiB, now and then a large one.
+static size_t random_size(uint64_t *random)
+{
+    uint64_t pick = next_random(random) % 1000;
+    if (pick < 700)
+        return 1 + next_random(random) % 128;
+    if (pick < 990)
+        return 1 + next_random(random) % 8192;
+    return 32 * 1024 + next_random(random) % (200 * 1024);
+}
+
+enum { STORM_GOROUTINES = 16, STORM_ROUNDS = 4000, STORM_LIVE = 64 };
+
+struct storm {
+    struct waitgroup done;
+    long failures;
+};
+
+static void allocation_storm(void *argument)
+{
+    struct storm *storm = argument;
+    uint64_t random = (uint64_t)goid() * 0x9E3779B97F4A7C15ull | 1;
+    struct guarded_block live[STORM_LIVE] = { 0 };
+    for (int round = 0; round < STORM_ROUNDS; round++) {
+        struct guarded_block *slot = &live[next_random(&random) % STORM_LIVE];
+        if (slot->memory) {
+            guarded_check(slot);
+            runtime_free(slot->memory);
+        }
+        slot->size = random_size(&random);
+        slot->stamp = next_random(&random);
+        slot->memory = runtime_malloc(slot->size);
+        ck_assert_ptr_nonnull(slot->memory);
+        guarded_fill(slot);
+        if (round % 64 == 0)
+            gosched();   // mix the goroutines on each P
+    }
+    for (int i = 0; i < STORM_LIVE; i++) {
+        if (live[i].memory) {
+            guarded_check(&live[i]);
+            runtime_free(live[i].memory);
+        }
+    }
+    waitgroup_done(&storm->done);
+}
+
+static void manual_storm(void *unused)
+{
+    (void)unused;
+    struct memstats before, after;
+    runtime_read_memstats(&before);
+    struct storm storm = { 0 };
+    waitgroup_add(&storm.done, STORM_GOROUTINES);
+    for (int i = 0; i < STORM_GOROUTINES; i++)
+        go(allocation_storm, &storm);
+    waitgroup_wait(&storm.done);
+    runtime_read_memstats(&after);
+    // Every block came back: the counts balance, and no byte is still out.
+    ck_assert_uint_eq(after.mallocs - before.mallocs, after.frees - before.frees);
+    ck_assert_uint_eq(after.heap_alloc, before.heap_alloc);
+    ck_assert_uint_eq(after.mallocs - before.mallocs, (uint64_t)STORM_GOROUTINES * STORM_ROUNDS);
+}
+
+START_TEST(test_manual_storm_procs_1)
+{
+    ck_assert_int_eq(run_with_procs(manual_storm, 1), 0);
+}
+END_TEST
+
+START_TEST(test_manual_storm_procs_2)
+{
+    ck_assert_int_eq(run_with_procs(manual_storm, 2), 0);
+}
+END_TEST
+
+// Producer and consumer on different Ms: every block is freed on another P
+// than the one that allocated it, and the memory still comes back.
+struct handoff {
+    struct chan *blocks;
+    struct waitgroup done;
+};
+
+enum { HANDOFF_BLOCKS = 200000 };
+
+static void produce(void *argument)
+{
+    struct handoff *handoff = argument;
+    uint64_t random = 7;
+    for (int i = 0; i < HANDOFF_BLOCKS; i++) {
+        struct guarded_block block = { .size = 1 + next_random(&random) % 512, .stamp = (uint64_t)i };
+        block.memory = runtime_malloc(block.size);
+        ck_assert_ptr_nonnull(block.memory);
+        guarded_fill(&block);
+        chan_send(handoff->blocks, &block);
+    }
+    chan_close(handoff->blocks);
+    waitgroup_done(&handoff->done);
+}
+
+static void consume(void *argument)
+{
+    struct handoff *handoff = argument;
+    struct guarded_block block;
+    while (chan_receive_ok(handoff->blocks, &block)) {
+        guarded_check(&block);
+        runtime_free(block.memory);
+    }
+    waitgroup_done(&handoff->done);
+}
+
+static void producer_consumer(void *unused)
+{
+    (void)unused;
+    struct memstats before, after;
+    runtime_read_memstats(&before);
+    struct handoff handoff = { .blocks = chan_make(sizeof(struct guarded_block), 256) };
+    waitgroup_add(&handoff.done, 2);
+    go(produce, &handoff);
+    go(consume, &handoff);
+    waitgroup_wait(&handoff.done);
+    chan_free(handoff.blocks);   // it came from the same heap
+    runtime_read_memstats(&after);
+    ck_assert_uint_eq(after.heap_alloc, before.heap_alloc);
+    // The heap did not grow with the number of blocks: freed blocks were
+    // used again (200,000 blocks of up to 512 bytes would be ~50 MiB).
+    ck_assert_uint_lt(after.heap_inuse, before.heap_inuse + 8 * 1024 * 1024);
+}
+
+START_TEST(test_producer_consumer_procs_2)
+{
+    ck_assert_int_eq(run_with_procs(producer_consumer, 2), 0);
+}
+END_TEST
+
+static void reuse_after_free(void *unused)
+{
+    (void)unused;
+    // A freed block of a class is the next one handed out for that class.
+    void *first = runtime_malloc(100);
+    runtime_free(first);
+    ck_assert_ptr_eq(runtime_malloc(100), first);
+    // A large block's pages return to the heap and are used again.
+    struct memstats before, after;
+    runtime_read_memstats(&before);
+    for (int i = 0; i < 100; i++) {
+        void *large = runtime_malloc(1024 * 1024);
+        ck_assert_ptr_nonnull(large);
+        memset(large, i, 1024 * 1024);
+        runtime_free(large);
+    }
+    runtime_read_memstats(&after);
+    ck_assert_uint_le(after.heap_sys, before.heap_sys + HEAP_ARENA_SIZE);
+    ck_assert_uint_eq(after.heap_alloc, before.heap_alloc);
+}
+
+START_TEST(test_reuse_after_free)
+{
+    ck_assert_int_eq(run_with_procs(reuse_after_free, 1), 0);
+}
+END_TEST
+
+static void calloc_and_realloc(void *unused)
+{
+    (void)unused;
+    // calloc zeroes, even memory that was used before.
+    uint8_t *dirty = runtime_malloc(200);
+    memset(dirty, 0xee, 200);
+    runtime_free(dirty);
+    uint8_t *zeroed = runtime_calloc(50, 4);
+    for (int i = 0; i < 200; i++)
+        ck_assert_int_eq(zeroed[i], 0);
+    runtime_free(zeroed);
+    // An overflowing count * size is refused, not wrapped.
+    ck_assert_ptr_null(runtime_calloc(SIZE_MAX / 2, 3));
+
+    // realloc keeps the contents, growing and shrinking, small and large.
+    uint8_t *block = runtime_realloc(NULL, 10);   // realloc(NULL) is malloc
+    for (int i = 0; i < 10; i++)
+        block[i] = (uint8_t)i;
+    size_t sizes[] = { 20, 1000, 40000, 300000, 5000, 3 };
+    size_t kept = 10;
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        block = runtime_realloc(block, sizes[s]);
+        ck_assert_ptr_nonnull(block);
+        ck_assert_uint_ge(runtime_malloc_usable_size(block), sizes[s]);
+        size_t check = kept < sizes[s] ? kept : sizes[s];
+        for (size_t i = 0; i < check; i++)
+            ck_assert_int_eq(block[i], (uint8_t)i);
+        for (size_t i = check; i < sizes[s]; i++)
+            block[i] = (uint8_t)i;
+        kept = sizes[s];
+    }
+    // A shrink within the class keeps the block where it is.
+    uint8_t *same = runtime_malloc(100);
+    ck_assert_ptr_eq(runtime_realloc(same, 90), same);
+    // realloc to 0 frees and returns NULL.
+    ck_assert_ptr_null(runtime_realloc(same, 0));
+    runtime_free(block);
+    runtime_free(NULL);   // allowed, does nothing
+    // A request the heap can never meet is NULL, not a crash.
+    ck_assert_ptr_null(runtime_malloc((size_t)1 << 47));
+    ck_assert_ptr_null(runtime_malloc(SIZE_MAX));
+}
+
+START_TEST(test_calloc_and_realloc)
+{
+    ck_assert_int_eq(run_with_procs(calloc_and_realloc, 1), 0);
+}
+END_TEST
+
+/* --- Mistakes ------------------------------------------------------------------------ */
+
+static void double_free_program(void *unused)
+{
+    (void)unused;
+    void *block = runtime_malloc(64);
+    runtime_free(block);
+    runtime_free(block);
+}
+
+static int double_free(void *unused)
+{
+    (void)unused;
+    runtime_malloc_debug(true);
+    return run_with_procs(double_free_program, 1);
+}
+
+START_TEST(test_double_free_is_detected_in_debug_mode)
+{
+    expect_fatal(double_free, "runtime_free: double free of");
+}
+END_TEST
+
+static void foreign_free_program(void *unused)
+{
+    (void)unused;
+    static long not_from_malloc;
+    runtime_free(&not_from_malloc);
+}
+
+static int foreign_free(void *unused)
+{
+    (void)unused;
+    return run_with_procs(foreign_free_program, 1);
+}
+
+START_TEST(test_free_of_a_foreign_pointer_is_fatal)
+{
+    expect_fatal(foreign_free, "was not allocated by runtime_malloc");
+}
+END_TEST
+
+static void typed_free_program(void *unused)
+{
+    (void)unused;
+    runtime_free(gc_alloc_noscan(64));   // collected memory is not freed by hand
+}
+
+static int typed_free(void *unused)
+{
+    (void)unused;
+    return run_with_procs(typed_free_program, 1);
+}
+
+START_TEST(test_free_of_a_typed_object_is_fatal)
+{
+    expect_fatal(typed_free, "was not allocated by runtime_malloc");
+}
+END_TEST
+
+static void interior_free_program(void *unused)
+{
+    (void)unused;
+    char *block = runtime_malloc(64);
+    runtime_free(block + 8);
+}
+
+static int interior_free(void *unused)
+{
+    (void)unused;
+    return run_with_procs(interior_free_program, 1);
+}
+
+START_TEST(test_free_of_an_interior_pointer_is_fatal)
+{
+    expect_fatal(interior_free, "points into the middle of a 64-byte block");
+}
+END_TEST
+
+static void debug_poisons_program(void *unused)
+{
+    (void)unused;
+    uint8_t *block = runtime_malloc(48);
+    memset(block, 0, 48);
+    runtime_free(block);
+    // Past the free-list link (the first word), freed memory reads 0xdd.
+    for (int i = 8; i < 48; i++)
+        ck_assert_int_eq(block[i], 0xdd);
+}
+
+static int debug_poisons(void *unused)
+{
+    (void)unused;
+    runtime_malloc_debug(true);
+    return run_with_procs(debug_poisons_program, 1);
+}
+
+START_TEST(test_debug_mode_poisons_freed_memory)
+{
+    struct child_result result = run_in_child(debug_poisons, NULL);
+    ck_assert_msg(result.exit_status == 0, "exit status %d; output:\n%s", result.exit_status, result.output);
+}
+END_TEST
+
+/* --- Lookup and statistics ------------------------------------------------------------ */
+
+static void not_ours(void *unused)
+{
+    (void)unused;
+    long on_stack = 0;
+    static long in_data;
+    void *from_libc = malloc(64);
+    ck_assert_ptr_null(runtime_heap_object(&on_stack, NULL));
+    ck_assert_ptr_null(runtime_heap_object(&in_data, NULL));
+    ck_assert_ptr_null(runtime_heap_object(from_libc, NULL));
+    ck_assert_ptr_null(runtime_heap_object(NULL, NULL));
+    ck_assert_ptr_null(runtime_heap_object((void *)~(uintptr_t)0, NULL));
+    free(from_libc);
+    // A large block's pages, once freed, are nobody's object.
+    uint8_t *large = runtime_malloc(100000);
+    ck_assert_ptr_eq(runtime_heap_object(large + 99999, NULL), large);
+    runtime_free(large);
+    ck_assert_ptr_null(runtime_heap_object(large, NULL));
+    // Past the end of the last object of a span: not an object.
+    uint8_t *object = gc_alloc_noscan(size_class_bytes[SIZE_CLASS_COUNT - 1]);
+    struct mspan *span = heap_span_of((uintptr_t)object);
+    if (span->limit < span->start + span->npages * HEAP_PAGE_SIZE)
+        ck_assert_ptr_null(runtime_heap_object((void *)span->limit, NULL));
+}
+
+START_TEST(test_addresses_outside_the_heap_are_not_ours)
+{
+    ck_assert_int_eq(run_with_procs(not_ours, 1), 0);
+}
+END_TEST
+
+static void statistics(void *unused)
+{
+    (void)unused;
+    struct memstats before, during, after;
+    runtime_read_memstats(&before);
+    enum { COUNT = 1000 };
+    void *blocks[COUNT];
+    for (int i = 0; i < COUNT; i++)
+        blocks[i] = runtime_malloc(100);
+    void *large = runtime_malloc(1 << 20);
+    runtime_read_memstats(&during);
+    ck_assert_uint_eq(during.mallocs - before.mallocs, COUNT + 1);
+    ck_assert_uint_eq(during.heap_alloc - before.heap_alloc, COUNT * size_class_bytes[size_class_of(100)] + (1 << 20));
+    ck_assert_uint_eq(during.by_size[size_class_of(100)].mallocs - before.by_size[size_class_of(100)].mallocs, COUNT);
+    ck_assert_uint_eq(during.by_size[0].mallocs - before.by_size[0].mallocs, 1);
+    ck_assert_uint_ge(during.heap_inuse, during.heap_alloc);
+    ck_assert_uint_ge(during.manual_inuse, (1 << 20) + COUNT * 100);
+    ck_assert_uint_eq(during.heap_sys, during.heap_inuse + during.heap_idle);
+    for (int i = 0; i < COUNT; i++)
+        runtime_free(blocks[i]);
+    runtime_free(large);
+    // Memory returns: once the blocks are back in their spans, the pages are
+    // free, and runtime_free_os_memory gives them to the platform.
+    runtime_free_os_memory();
+    runtime_read_memstats(&after);
+    ck_assert_uint_eq(after.heap_alloc, before.heap_alloc);
+    ck_assert_uint_eq(after.frees - before.frees, COUNT + 1);
+    ck_assert_uint_le(after.heap_inuse, before.heap_inuse);
+    ck_assert_uint_ge(after.heap_released, (1 << 20));
+    ck_assert_uint_le(after.heap_released, after.heap_idle);
+}
+
+START_TEST(test_statistics)
+{
+    ck_assert_int_eq(run_with_procs(statistics, 1), 0);
+}
+END_TEST
+
+static void background_scavenger(void *unused)
+{
+    (void)unused;
+    // 64 MiB used and freed: free pages, resident. Idle Ms and sysmon give
+    // them back "after a while" -- a period or two; the test waits up to
+    // 30 s for it and asserts only that it happens.
+    enum { SIZE = 64 << 20 };
+    uint8_t *block = runtime_malloc(SIZE);
+    ck_assert_ptr_nonnull(block);
+    memset(block, 1, SIZE);
+    struct memstats before, now;
+    runtime_read_memstats(&before);
+    runtime_free(block);
+    for (int waited = 0; waited < 300; waited++) {
+        gosleep(100 * 1000 * 1000);
+        runtime_read_memstats(&now);
+        if (now.heap_released >= before.heap_released + SIZE / 2)
+            return;
+    }
+    ck_abort_msg("free memory was not given back: released %llu bytes before, %llu after",
+                 (unsigned long long)before.heap_released, (unsigned long long)now.heap_released);
+}
+
+START_TEST(test_background_scavenger_returns_free_memory)
+{
+    ck_assert_int_eq(run_with_procs(background_scavenger, 2), 0);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *suite = suite_create("malloc");
+
+    TCase *classes = tcase_create("classes");
+    tcase_set_timeout(classes, 60);
+    tcase_add_test(classes, test_every_class_typed);
+    tcase_add_test(classes, test_every_class_manual);
+    tcase_add_test(classes, test_allocation_without_a_p);
+    suite_add_tcase(suite, classes);
+
+    TCase *typed = tcase_create("typed");
+    tcase_set_timeout(typed, 60);
+    tcase_add_test(typed, test_typed_objects);
+    tcase_add_test(typed, test_tiny_objects);
+    tcase_add_test(typed, test_typed_out_of_memory_is_fatal);
+    suite_add_tcase(suite, typed);
+
+    TCase *manual = tcase_create("manual");
+    tcase_set_timeout(manual, 120);
+    tcase_add_test(manual, test_manual_storm_procs_1);
+    tcase_add_test(manual, test_manual_storm_procs_2);
+    tcase_add_test(manual, test_producer_consumer_procs_2);
+    tcase_add_test(manual, test_reuse_after_free);
+    tcase_add_test(manual, test_calloc_and_realloc);
+    suite_add_tcase(suite, manual);
+
+    TCase *mistakes = tcase_create("mistakes");
+    tcase_set_timeout(mistakes, 60);
+    tcase_add_test(mistakes, test_double_free_is_detected_in_debug_mode);
+    tcase_add_test(mistakes, test_free_of_a_foreign_pointer_is_fatal);
+    tcase_add_test(mistakes, test_free_of_a_typed_object_is_fatal);
+    tcase_add_test(mistakes, test_free_of_an_interior_pointer_is_fatal);
+    tcase_add_test(mistakes, test_debug_mode_poisons_freed_memory);
+    suite_add_tcase(suite, mistakes);
+
+    TCase *lookup = tcase_create("lookup");
+    tcase_set_timeout(lookup, 60);
+    tcase_add_test(lookup, test_addresses_outside_the_heap_are_not_ours);
+    tcase_add_test(lookup, test_statistics);
+    tcase_add_test(lookup, test_background_scavenger_returns_free_memory);
+    suite_add_tcase(suite, lookup);
+
+    SRunner *runner = srunner_create(suite);
+    srunner_run_all(runner, CK_NORMAL);
+    int failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
