@@ -98,7 +98,7 @@ static const struct cmdline_option cmdline_options[] = {
         .default_value = "0",
         .values = "0|1",
         .description = "Print the memory allocator's statistics (like Go's runtime.MemStats) when a "
-                       "self-test ends.",
+                       "self-test ends or the main goroutine returns.",
         .value = &kernel_options.memstats,
     },
     {

@@ -285,6 +285,8 @@ void platform_runtime_defaults(struct runtime_config *config)
     }
     if (config->schedtrace_ms == 0)
         config->schedtrace_ms = kernel_options.schedtrace;
+    if (!config->memstats)
+        config->memstats = kernel_options.memstats;
 
     // Set up the machine side once, here, as the runtime starts.
     runtime_preemptible_text_start = (uintptr_t)_kernel_start;

@@ -60,12 +60,15 @@ static struct manual_central manual_centrals[SIZE_CLASS_COUNT];
 
 // How many objects move between a P's list and the central at once: about
 // 32 KiB worth, at least 2, at most 64 (tcmalloc's num_objects_to_move).
-static uint32_t manual_batch(uint32_t size_class)
+// Kept in each list, so that free does not divide.
+void manual_init_lists(struct mcache *mcache)
 {
-    uint32_t count = MANUAL_BATCH_BYTES / (uint32_t)size_class_bytes[size_class];
-    if (count < 2)
-        return 2;
-    return count > MANUAL_BATCH_MAX ? MANUAL_BATCH_MAX : count;
+    for (uint32_t size_class = 1; size_class < SIZE_CLASS_COUNT; size_class++) {
+        uint32_t count = MANUAL_BATCH_BYTES / (uint32_t)size_class_bytes[size_class];
+        if (count < 2)
+            count = 2;
+        mcache->manual[size_class].batch = count > MANUAL_BATCH_MAX ? MANUAL_BATCH_MAX : count;
+    }
 }
 
 void runtime_malloc_debug(bool enabled)
@@ -102,7 +105,7 @@ static bool manual_span_exhausted(const struct mspan *span)
 static bool manual_central_fill(struct manual_free_list *list, uint32_t size_class)
 {
     struct manual_central *central = &manual_centrals[size_class];
-    uint32_t want = manual_batch(size_class);
+    uint32_t want = list->batch;
     runtime_lock_acquire(&central->lock);
     while (list->count < want) {
         struct mspan *span = central->partial;
@@ -265,9 +268,8 @@ void runtime_free(void *pointer)
         list->head = pointer;
         list->count++;
         mcache_count(&mcache->stats.frees[size_class], 1);
-        uint32_t batch = manual_batch(size_class);
-        if (list->count > 2 * batch)
-            manual_central_return(list, size_class, batch);
+        if (list->count > 2 * list->batch)
+            manual_central_return(list, size_class, list->batch);
     }
     mcache_release(global);
 }

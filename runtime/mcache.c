@@ -28,6 +28,7 @@ static void mcache_init(struct mcache *mcache)
 {
     for (uint32_t i = 0; i < SPAN_CLASS_COUNT; i++)
         mcache->alloc[i] = &mspan_empty;
+    manual_init_lists(mcache);
     runtime_lock_acquire(&mcache_all_lock);
     mcache->all_link = mcache_all;
     __atomic_store_n(&mcache_all, mcache, __ATOMIC_RELEASE);

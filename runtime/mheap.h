@@ -173,6 +173,7 @@ void mcentral_list_push(struct mspan **list, struct mspan *span);
 struct manual_free_list {
     void *head;
     uint32_t count;
+    uint32_t batch;      // objects moved to or from the central at once
 };
 
 // Counters an mcache keeps for the statistics, written only by the mcache's
@@ -245,5 +246,7 @@ extern struct mcache *mcache_all;
 bool malloc_debug_enabled(void);
 // Returns everything in mcache's manual free lists to their spans.
 void manual_flush_all(struct mcache *mcache);
+// Sets up a new mcache's manual free lists.
+void manual_init_lists(struct mcache *mcache);
 
 #endif

@@ -303,6 +303,8 @@ void platform_runtime_defaults(struct runtime_config *config)
         config->procs = environment_number("GOMAXPROCS");
     if (config->schedtrace_ms == 0)
         config->schedtrace_ms = environment_number("HARDWAY_SCHEDTRACE");
+    if (!config->memstats)
+        config->memstats = environment_number("HARDWAY_MEMSTATS") != 0;
 }
 
 bool platform_malloc_debug_requested(void)

@@ -43,6 +43,7 @@
  * point.
  */
 #include "runtime_internal.h"
+#include "malloc.h"
 #include "race.h"
 #include <stdarg.h>
 #include <stdio.h>
@@ -1294,10 +1295,14 @@ static void main_goroutine(void *argument);
 static goroutine_function user_main;
 static void *user_main_argument;
 
+static bool memstats_at_exit;
+
 static void main_goroutine(void *argument)
 {
     (void)argument;
     user_main(user_main_argument);
+    if (memstats_at_exit)
+        runtime_print_memstats();
 }
 
 int runtime_run(goroutine_function main_function, void *argument, const struct runtime_config *config)
@@ -1310,6 +1315,7 @@ int runtime_run(goroutine_function main_function, void *argument, const struct r
     if (procs < 1)
         procs = 1;
     schedtrace_ms = settings.schedtrace_ms;
+    memstats_at_exit = settings.memstats;
     if (settings.stack_reservation)
         stack_reservation = settings.stack_reservation;
     start_time = platform_nanotime();

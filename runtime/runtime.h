@@ -32,13 +32,14 @@ struct runtime_config {
     int procs;                 // number of Ps; 0 = one per CPU (Go's GOMAXPROCS)
     int schedtrace_ms;         // > 0: print a scheduler trace line this often
     size_t stack_reservation;  // bytes of address space per goroutine stack; 0 = default (1 MiB)
+    bool memstats;             // print the allocator's statistics when main returns
 };
 
 // Starts the runtime, runs main_function(argument) as the first goroutine,
 // and returns 0 when it returns -- as a Go program ends when main does: other
 // goroutines are not waited for. Hosted, `config` may be NULL, and the
-// environment variables GOMAXPROCS and HARDWAY_SCHEDTRACE fill in what it
-// leaves 0. Called once per process.
+// environment variables GOMAXPROCS, HARDWAY_SCHEDTRACE and HARDWAY_MEMSTATS
+// fill in what it leaves 0. Called once per process.
 int runtime_run(goroutine_function main_function, void *argument, const struct runtime_config *config);
 
 // Starts function(argument) as a new goroutine.

@@ -678,6 +678,29 @@ static void background_scavenger(void *unused)
                  (unsigned long long)before.heap_released, (unsigned long long)now.heap_released);
 }
 
+static void allocate_a_little(void *unused)
+{
+    (void)unused;
+    runtime_free(runtime_malloc(100));
+}
+
+static int memstats_at_exit(void *unused)
+{
+    (void)unused;
+    struct runtime_config config = { .procs = 1, .memstats = true };
+    return runtime_run(allocate_a_little, NULL, &config);
+}
+
+START_TEST(test_memstats_are_printed_when_main_returns)
+{
+    struct child_result result = run_in_child(memstats_at_exit, NULL);
+    ck_assert_msg(result.exit_status == 0, "exit status %d; output:\n%s", result.exit_status, result.output);
+    ck_assert_msg(strstr(result.output, "memstats: heap_alloc="), "no statistics in:\n%s", result.output);
+    ck_assert_msg(strstr(result.output, "memstats: class=9 size=112 mallocs=1 frees=1"), "no line for the block in:\n%s",
+                  result.output);
+}
+END_TEST
+
 START_TEST(test_background_scavenger_returns_free_memory)
 {
     ck_assert_int_eq(run_with_procs(background_scavenger, 2), 0);
@@ -725,6 +748,7 @@ int main(void)
     tcase_add_test(lookup, test_addresses_outside_the_heap_are_not_ours);
     tcase_add_test(lookup, test_statistics);
     tcase_add_test(lookup, test_background_scavenger_returns_free_memory);
+    tcase_add_test(lookup, test_memstats_are_printed_when_main_returns);
     suite_add_tcase(suite, lookup);
 
     SRunner *runner = srunner_create(suite);
