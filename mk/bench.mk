@@ -63,3 +63,57 @@ $(BENCH_SCHED_OURS): $(BENCH_SCHED_C_SOURCES) $(wildcard tests/bench/sched/*.h) 
 $(BENCH_SCHED_GO): $(wildcard tests/bench/sched/*.go)
 	@mkdir -p $(dir $@)
 	cd tests/bench/sched && $(BENCH_SCHED_GO_ENV) go build -o $(abspath $@) $(notdir $^)
+
+# bench-alloc: our allocator (hosted) beside Go 1.19's new for typed
+# allocation, and beside glibc's malloc, jemalloc and mimalloc (Debian's
+# libjemalloc-dev and libmimalloc-dev) for malloc and free; see
+# tools/bench-alloc and docs/benchmarks.md. The workloads are in
+# tests/bench/alloc/: the C files make alloc-ours (with BENCH_ALLOC_OURS,
+# against the runtime) and, without typed.c and ours.c, one peer program per
+# allocator -- the same objects, linked with nothing, -ljemalloc or
+# -lmimalloc, so that malloc and free resolve to that library (each program
+# names the library its malloc comes from, and the driver checks it). Every
+# C program is compiled with the same flags, the runtime's (no red zone,
+# frame pointers), so the code around the allocator is the same on every
+# side. BENCH_ALLOC_RUNS runs of each side per case, medians reported.
+
+BENCH_ALLOC_RUNS    ?= 3
+BENCH_ALLOC_DIR     := $(BUILD)/bench/alloc
+BENCH_ALLOC_OURS    := $(BENCH_ALLOC_DIR)/alloc-ours
+BENCH_ALLOC_GO      := $(BENCH_ALLOC_DIR)/alloc-go
+BENCH_ALLOC_PEERS   := glibc jemalloc mimalloc
+BENCH_ALLOC_PEER_PROGRAMS := $(BENCH_ALLOC_PEERS:%=$(BENCH_ALLOC_DIR)/alloc-%)
+BENCH_ALLOC_SHARED_SOURCES := tests/bench/alloc/main.c tests/bench/alloc/manual.c tests/bench/alloc/producer_consumer.c
+BENCH_ALLOC_HEADERS := $(wildcard tests/bench/alloc/*.h)
+BENCH_ALLOC_CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread -fno-omit-frame-pointer -mno-red-zone
+# The runtime's headers; $(BUILD)/generated/runtime is mk/runtime.mk's
+# RUNTIME_GENERATED_DIR (the size class table), spelled out as
+# BENCH_SCHED_RUNTIME is.
+BENCH_ALLOC_OURS_CFLAGS := $(BENCH_ALLOC_CFLAGS) -DBENCH_ALLOC_OURS -Iruntime -I$(BUILD)/generated/runtime
+# What each peer program links so that malloc is that allocator's.
+BENCH_ALLOC_LIBRARY_glibc    :=
+BENCH_ALLOC_LIBRARY_jemalloc := -ljemalloc
+BENCH_ALLOC_LIBRARY_mimalloc := -lmimalloc
+
+.PHONY: bench-alloc bench-alloc-programs
+
+bench: bench-alloc
+
+bench-alloc: deps
+	@$(MAKE) --no-print-directory bench-alloc-programs
+	tools/bench-alloc --runs $(BENCH_ALLOC_RUNS) --directory $(BENCH_ALLOC_DIR)
+
+bench-alloc-programs: $(BENCH_ALLOC_OURS) $(BENCH_ALLOC_GO) $(BENCH_ALLOC_PEER_PROGRAMS)
+
+$(BENCH_ALLOC_OURS): $(BENCH_ALLOC_SHARED_SOURCES) tests/bench/alloc/typed.c tests/bench/alloc/ours.c \
+                     $(BENCH_ALLOC_HEADERS) $(BENCH_SCHED_RUNTIME)
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_ALLOC_OURS_CFLAGS) $(filter %.c,$^) -o $@ $(BENCH_SCHED_RUNTIME) -pthread -rdynamic -ldl
+
+$(BENCH_ALLOC_PEER_PROGRAMS): $(BENCH_ALLOC_DIR)/alloc-%: $(BENCH_ALLOC_SHARED_SOURCES) tests/bench/alloc/peers.c $(BENCH_ALLOC_HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_ALLOC_CFLAGS) $(filter %.c,$^) -o $@ $(BENCH_ALLOC_LIBRARY_$*) -pthread -ldl
+
+$(BENCH_ALLOC_GO): $(wildcard tests/bench/alloc/*.go)
+	@mkdir -p $(dir $@)
+	cd tests/bench/alloc && $(BENCH_SCHED_GO_ENV) go build -o $(abspath $@) $(notdir $^)
