@@ -48,13 +48,24 @@
  *
  * TLB: changing or removing a present entry is followed by
  * paging_hardware_flush (invlpg) on this CPU. Adding an entry needs no flush:
- * x86 does not cache non-present translations. Other CPUs are not told yet;
- * nothing unmaps on a multi-CPU machine so far, and the shootdown belongs in
- * paging_hardware_flush when something does.
+ * x86 does not cache non-present translations. Other CPUs are not told
+ * here: whoever unmaps memory that other CPUs may have used calls
+ * tlb_shootdown (kernel/tlb.c) once, after all its edits and outside the
+ * lock, before reusing what was unmapped -- as platform_release does. Not
+ * here: a shoot-down waits until every other CPU has taken an interrupt,
+ * and this lock is held with interrupts off, by us and by any CPU spinning
+ * for it, which could then never answer. (And an IPI per page would cost.)
+ * The unmaps at boot -- stack guard pages, before the APs start -- need
+ * none.
  *
  * Every table edit happens under one spinlock with interrupts off, because
  * the page fault hook (the runtime's demand-paged goroutine stacks) maps
- * pages from inside a trap.
+ * pages from inside a trap. So one CPU may unmap a page (platform_release)
+ * while another's fault handler maps a neighbour in the same table: the
+ * lock orders the two edits, each entry is written with one aligned 8-byte
+ * store that another CPU's page walker sees whole, and nothing here waits
+ * for another CPU while holding the lock. Tables are never freed, even when
+ * their last entry goes, so no CPU can be walking a table that is reused.
  *
  * The instructions themselves (invlpg, CR3, EFER.NXE) are in
  * kernel/paging_hardware.c, which the unit tests replace with fakes.

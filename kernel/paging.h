@@ -78,7 +78,8 @@ bool paging_map_mmio(uint64_t physical_address, uint64_t size);
 
 // Removes the mapping of one 4 KiB page (splitting a 2 MiB page if needed)
 // and flushes it from this CPU's TLB. Returns false if it was not mapped.
-// Other CPUs' TLBs are not flushed yet (see kernel/paging.c).
+// Other CPUs' TLBs are the caller's to flush: tlb_shootdown (kernel/tlb.c)
+// once all edits are done, before the page's memory is reused.
 bool paging_unmap(uint64_t virtual_address);
 
 // Looks up a virtual address: the physical address it reaches (offset

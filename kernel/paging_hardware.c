@@ -3,9 +3,9 @@
  * logic can be unit-tested on the host with fakes in their place
  * (tests/unit/fake_paging_hardware.c). Each is one instruction or register.
  *
- * TLB flushes are for the calling CPU only. When unmapping becomes common on
- * more than one CPU (goroutine stacks given back), paging_hardware_flush is
- * where a shootdown IPI to the other CPUs belongs.
+ * TLB flushes are for the calling CPU only. Other CPUs are flushed by
+ * kernel/tlb.c's shoot-down, which callers ask for once per batch of unmaps
+ * (see kernel/paging.c for why not here).
  */
 #include "paging.h"
 #include "cpu.h"

@@ -21,9 +21,11 @@
  *              "goroutine N stack overflow". The heap (runtime/mheap.c)
  *              reserves its arenas here too; the first reservation turns
  *              demand paging on, so allocation works before the scheduler
- *              starts. platform_release keeps the pages mapped: unmapping
- *              them safely needs a TLB shoot-down on every CPU, which comes
- *              with the allocator's scavenger.
+ *              starts. platform_release gives touched pages back: it
+ *              unmaps them, has every other CPU flush its TLB
+ *              (tlb_shootdown, kernel/tlb.c), and only then returns them
+ *              to the pmm; the next touch faults in a fresh zeroed page.
+ *              Dead goroutines' stacks and the heap's scavenger use it.
  *   preemption no sysmon thread: every CPU's timer tick calls runtime_tick
  *              for its own P, which may redirect the interrupted goroutine
  *              into runtime_async_preempt as it returns from the interrupt;
@@ -42,6 +44,7 @@
 #include "interrupt_flag.h"
 #include "lapic.h"
 #include "paging.h"
+#include "panic.h"
 #include "percpu.h"
 #include "physical.h"
 #include "pmm.h"
@@ -50,6 +53,7 @@
 #include "spinlock.h"
 #include "time.h"
 #include "timer.h"
+#include "tlb.h"
 #include "traps.h"
 #include "malloc.h"
 #include "runtime_internal.h"
@@ -170,6 +174,13 @@ void platform_wake(uint32_t *address, int count)
 
 static bool reserved_page_fault(uint64_t address, uint64_t error_code);
 
+// Demand paging maps 4 KiB pages; large pages for the heap are future work.
+void platform_hint_huge_pages(void *address, size_t size)
+{
+    (void)address;
+    (void)size;
+}
+
 void *platform_reserve(size_t size)
 {
     size = (size + PAGE_SIZE - 1) & ~(size_t)(PAGE_SIZE - 1);
@@ -197,10 +208,96 @@ bool platform_guard(void *address, size_t size)
     return true;
 }
 
+// While platform_release collects the pages it unmapped, each one holds the
+// link to the next and the link's complement: a page that changed between
+// its unmapping and its return to the pmm was written through a stale
+// translation, and following a clobbered link would free a stranger's page.
+struct released_page {
+    uint64_t next;          // physical address of the next released page, 0 at the end
+    uint64_t next_check;    // ~next
+};
+
+// Gives back every page of [address, address + size) that was ever touched
+// (whole pages only; untouched pages have nothing to give). Three steps, in
+// this order:
+//
+//   1. unmap each mapped page (paging_unmap also invlpg's it on this CPU)
+//      and chain its physical page onto a list kept in the released pages
+//      themselves, through the identity map -- no allocation, however long
+//      the range, so one shoot-down covers it all;
+//   2. tlb_shootdown: every other CPU drops its cached translations;
+//   3. only now, free the pages to the pmm.
+//
+// The order of 2 and 3 is the point. A page in the pmm's free pool may be
+// handed out at once -- another CPU's fault may take it for a goroutine
+// stack, the heap or a page table -- so it must be reachable through no
+// translation left anywhere. Freed before the shoot-down, a CPU that still
+// cached the old translation would read and write a stranger's page through
+// an address that is no longer even mapped: silent corruption far from its
+// cause. Kept until after it, such an access can only touch memory nobody
+// owns, whose contents the contract says are not needed anyway.
+//
+// The next touch of a released page faults, and reserved_page_fault maps a
+// fresh zeroed page: the range stays usable and reads zero. No one may
+// touch the range until this returns (the runtime does not: the scavenger
+// holds the heap's lock, and a freed stack goes on the free list after).
+//
+// tlb_shootdown needs interrupts on and no spinlock held (kernel/tlb.c): the
+// runtime calls this with at most runtime locks held, which is fine. It also
+// needs us to stay on this CPU, and paging.c, pmm.c and tlb.c are
+// preemptible kernel text: the M's preempt_off keeps the goroutine here.
 void platform_release(void *address, size_t size)
 {
-    (void)address;
-    (void)size;
+    uint64_t start = ((uint64_t)(uintptr_t)address + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+    uint64_t end = ((uint64_t)(uintptr_t)address + size) & ~(PAGE_SIZE - 1);
+    if (size == 0 || start >= end)
+        return;
+    if (start < RESERVE_BASE || end > __atomic_load_n(&reserve_next, __ATOMIC_ACQUIRE) ||
+        end < (uint64_t)(uintptr_t)address) {
+        log_error("platform_release: %#llx (%zu bytes) is not reserved memory; nothing given back\n",
+                  (unsigned long long)(uintptr_t)address, size);
+        return;
+    }
+    struct m *m = platform_current_m();
+    if (m)
+        m->preempt_off++;
+
+    uint64_t released = 0, count = 0, large = 0;
+    for (uint64_t page = start; page < end; page += PAGE_SIZE) {
+        uint64_t physical, flags;
+        if (!paging_translate(page, &physical, &flags))
+            continue;   // never touched
+        if (flags & PAGE_HUGE) {
+            // reserved_page_fault maps 4 KiB pages only; a large page here
+            // is someone else's mapping, not ours to take apart.
+            if (large++ == 0)
+                log_error("platform_release: %#llx is mapped by a large page; left alone\n",
+                          (unsigned long long)page);
+            continue;
+        }
+        if (!paging_unmap(page))
+            continue;
+        struct released_page *record = physical_to_virtual(physical);
+        record->next = released;
+        record->next_check = ~released;
+        released = physical;
+        count++;
+    }
+    if (count > 0)
+        tlb_shootdown();
+    while (released != 0) {
+        struct released_page *record = physical_to_virtual(released);
+        uint64_t next = record->next;
+        if (record->next_check != ~next)
+            panic("platform_release: released page %#llx was written after it was unmapped "
+                  "(through a stale translation?)", (unsigned long long)released);
+        if (!pmm_free_page(released))
+            panic("platform_release: the pmm refused page %#llx", (unsigned long long)released);
+        released = next;
+    }
+
+    if (m)
+        m->preempt_off--;
 }
 
 // Demand paging for everything platform_reserve handed out.

@@ -26,6 +26,9 @@
  *          the fault report names the goroutine (kernel/selftest_sched.c).
  *   malloc the allocator on every CPU: storms of malloc/free, blocks freed
  *          on another CPU, typed objects (kernel/selftest_malloc.c).
+ *   tlb    platform_release gives pages back to the pmm, and no CPU reads
+ *          them through a stale TLB entry afterwards; shoot-downs from
+ *          every CPU at once all finish (kernel/selftest_tlb.c).
  *   stack-overflow
  *          unbounded recursion runs off the boot stack into its guard page;
  *          the page fault runs on its own interrupt stack, so it is reported
@@ -205,6 +208,7 @@ static const struct selftest selftests[] = {
     { "sched", selftest_sched_run },
     { "goroutine-stack-overflow", selftest_goroutine_stack_overflow_run },
     { "malloc", selftest_malloc_run },
+    { "tlb", selftest_tlb_run },
 };
 
 void selftest_run(const char *name)
@@ -220,7 +224,7 @@ void selftest_run(const char *name)
     else
         snprintf(reason, sizeof reason,
                  "no such self-test (known: fault, timer, ipi, ioapic, reboot, stack-overflow, sched, "
-                 "goroutine-stack-overflow, malloc)");
+                 "goroutine-stack-overflow, malloc, tlb)");
     selftest_report(name, passed, reason);
 }
 

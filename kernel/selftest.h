@@ -16,5 +16,7 @@ bool selftest_sched_run(char *reason, size_t size);
 bool selftest_goroutine_stack_overflow_run(char *reason, size_t size);
 // kernel/selftest_malloc.c: the allocator on every CPU; never returns.
 bool selftest_malloc_run(char *reason, size_t size);
+// kernel/selftest_tlb.c: platform_release and TLB shoot-downs on every CPU.
+bool selftest_tlb_run(char *reason, size_t size);
 
 #endif

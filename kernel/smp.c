@@ -39,6 +39,7 @@
 #include "printk.h"
 #include "time.h"
 #include "timer.h"
+#include "tlb.h"
 #include "traps.h"
 #include <string.h>
 
@@ -173,6 +174,7 @@ static void wake_interrupt(struct trap_frame *frame)
 void smp_start_all(const struct acpi_info *acpi)
 {
     interrupt_register(VECTOR_IPI_WAKE, wake_interrupt);
+    tlb_init();
     boot_cpu.apic_id = lapic_id();
     boot_cpu.start_state = CPU_ONLINE;
     cpus_online = 1;

@@ -22,6 +22,7 @@ enum {
     VECTOR_IPI_WAKE = 0xF0,
     VECTOR_IPI_TEST = 0xF1,
     VECTOR_IPI_PREEMPT = 0xF2,
+    VECTOR_IPI_TLB = 0xF3,       // TLB shoot-down (kernel/tlb.c)
     VECTOR_APIC_ERROR = 0xFE,
     VECTOR_SPURIOUS = 0xFF,
 };

@@ -33,7 +33,7 @@ static uint64_t zero_base;
 
 // Writes `count` (at most 64) bits of `value` into the arena's bitmap from
 // word index `word`, leaving the bits around them alone.
-static void heap_bits_write(struct heap_arena *arena, size_t word, unsigned count, uint64_t value)
+static inline void heap_bits_write(struct heap_arena *arena, size_t word, unsigned count, uint64_t value)
 {
     uint64_t *bits = &arena->pointer_bits[word / 64];
     unsigned shift = word % 64;
@@ -259,8 +259,36 @@ static const struct gc_type *gc_type_scanned(const struct gc_type *type)
     return type;
 }
 
+// gc_new's fast path: one small object with a pointer mask, from the span
+// the P's mcache holds, its cache not run out, no preemption pending. The
+// general path (malloc_typed) does the same and everything else.
+static inline void *gc_new_fast(const struct gc_type *type)
+{
+    struct m *m = getm();
+    struct mcache *mcache = m ? m->mcache : NULL;
+    size_t size = type->size;
+    if (mcache == NULL || m->curg == NULL || load_relaxed(&m->curg->preempt) || size - 1 >= 64 * sizeof(void *) ||
+        type->pointer_bitmap || type->pointers == 0)
+        return NULL;
+    uint32_t size_class = size_class_of(size);
+    struct mspan *span = mcache->alloc[span_class_make(size_class, false)];
+    uintptr_t object = next_free_fast(span);
+    if (object == 0)
+        return NULL;
+    if (span->needzero)
+        memset((void *)object, 0, span->elemsize);
+    struct heap_arena *arena = heap_arena_of(object);
+    heap_bits_write(arena, (object % HEAP_ARENA_SIZE) / sizeof(void *), (unsigned)(span->elemsize / sizeof(void *)),
+                    type->pointers);
+    mcache_count(&mcache->stats.mallocs[size_class], 1);
+    return (void *)object;
+}
+
 void *gc_new(const struct gc_type *type)
 {
+    void *object = gc_new_fast(type);
+    if (object)
+        return object;
     return malloc_typed(type->size, gc_type_scanned(type));
 }
 

@@ -218,13 +218,15 @@ static void *malloc_small_manual(struct mcache *mcache, size_t size)
     }
     list->head = *(void **)object;
     list->count--;
-    mcache_count(&mcache->stats.mallocs[size_class], 1);
+    mcache_count(&list->mallocs, 1);
     if (malloc_debug_enabled())
         manual_debug_mark(heap_span_of((uintptr_t)object), object, true);
     return object;
 }
 
-void *runtime_malloc(size_t size)
+// Everything but the fast path: no P, an empty list, debug mode, a large
+// block, size 0.
+static __attribute__((noinline)) void *runtime_malloc_slow(size_t size)
 {
     if (size == 0)
         size = 1;   // a unique pointer, as the C library gives
@@ -236,23 +238,45 @@ void *runtime_malloc(size_t size)
     return object;
 }
 
-// The span of a block runtime_free is given, or a fatal error naming the
-// mistake: a pointer that is not ours, or not the start of a block.
-static struct mspan *manual_span_of(void *pointer, const char *caller)
+// The fast path is a pop from this P's list: a handful of loads and
+// stores, no call, no lock, no atomic instruction.
+void *runtime_malloc(size_t size)
 {
-    struct mspan *span = heap_span_of((uintptr_t)pointer);
+    struct mcache *mcache = mcache_current();
+    if (mcache && size - 1 < SIZE_CLASS_MAX_SMALL_SIZE && load_relaxed(&malloc_debug_state) == MALLOC_DEBUG_OFF) {
+        struct manual_free_list *list = &mcache->manual[size_class_of(size)];
+        void *object = list->head;
+        if (object) {
+            list->head = *(void **)object;
+            list->count--;
+            mcache_count(&list->mallocs, 1);
+            return object;
+        }
+    }
+    return runtime_malloc_slow(size);
+}
+
+// A pointer runtime_free or runtime_realloc cannot take: not ours, or not
+// the start of a block. Fatal, naming the mistake.
+static __attribute__((noinline, noreturn)) void manual_bad_pointer(void *pointer, const struct mspan *span,
+                                                                   const char *caller)
+{
     if (span == NULL || span->state != MSPAN_MANUAL)
         runtime_throwf("%s: %p was not allocated by runtime_malloc", caller, pointer);
-    if (mspan_object_base(span, (uintptr_t)pointer) != (uintptr_t)pointer)
-        runtime_throwf("%s: %p points into the middle of a %zu-byte block", caller, pointer, span->elemsize);
+    runtime_throwf("%s: %p points into the middle of a %zu-byte block", caller, pointer, span->elemsize);
+}
+
+// The span of a block runtime_free is given, checked.
+static inline struct mspan *manual_span_of(void *pointer, const char *caller)
+{
+    struct mspan *span = heap_span_of((uintptr_t)pointer);
+    if (span == NULL || span->state != MSPAN_MANUAL || mspan_object_base(span, (uintptr_t)pointer) != (uintptr_t)pointer)
+        manual_bad_pointer(pointer, span, caller);
     return span;
 }
 
-void runtime_free(void *pointer)
+static __attribute__((noinline)) void runtime_free_slow(void *pointer, struct mspan *span)
 {
-    if (pointer == NULL)
-        return;
-    struct mspan *span = manual_span_of(pointer, "runtime_free");
     if (malloc_debug_enabled())
         manual_debug_mark(span, pointer, false);
     uint32_t size_class = span_class_size_class(span->span_class);
@@ -267,11 +291,33 @@ void runtime_free(void *pointer)
         *(void **)pointer = list->head;
         list->head = pointer;
         list->count++;
-        mcache_count(&mcache->stats.frees[size_class], 1);
+        mcache_count(&list->frees, 1);
         if (list->count > 2 * list->batch)
             manual_central_return(list, size_class, list->batch);
     }
     mcache_release(global);
+}
+
+// The fast path is a push onto this P's list, after the arena index has
+// said which size class the block is (and that it is ours).
+void runtime_free(void *pointer)
+{
+    if (pointer == NULL)
+        return;
+    struct mspan *span = manual_span_of(pointer, "runtime_free");
+    struct mcache *mcache = mcache_current();
+    uint32_t size_class = span_class_size_class(span->span_class);
+    if (mcache && size_class != 0 && load_relaxed(&malloc_debug_state) == MALLOC_DEBUG_OFF) {
+        struct manual_free_list *list = &mcache->manual[size_class];
+        *(void **)pointer = list->head;
+        list->head = pointer;
+        list->count++;
+        mcache_count(&list->frees, 1);
+        if (list->count > 2 * list->batch)
+            manual_central_return(list, size_class, list->batch);
+        return;
+    }
+    runtime_free_slow(pointer, span);
 }
 
 size_t runtime_malloc_usable_size(void *pointer)

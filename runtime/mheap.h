@@ -174,12 +174,16 @@ struct manual_free_list {
     void *head;
     uint32_t count;
     uint32_t batch;      // objects moved to or from the central at once
+    uint64_t mallocs;    // the statistics, here to share the list's cache line
+    uint64_t frees;
 };
 
 // Counters an mcache keeps for the statistics, written only by the mcache's
 // owner (store_relaxed) and summed by runtime_read_memstats.
 struct mcache_stats {
-    uint64_t mallocs[SIZE_CLASS_COUNT + 1];   // by size class; [SIZE_CLASS_COUNT]: large
+    // Typed objects by size class, and large objects of both kinds at
+    // [SIZE_CLASS_COUNT]; small manual blocks are counted in their lists.
+    uint64_t mallocs[SIZE_CLASS_COUNT + 1];
     uint64_t frees[SIZE_CLASS_COUNT + 1];
     uint64_t tiny_allocs;                     // tiny objects (they share 16-byte blocks)
     uint64_t large_bytes_allocated;           // bytes in large objects allocated ...
@@ -200,7 +204,7 @@ struct mcache {
 static inline struct mcache *mcache_current(void)
 {
     struct m *m = getm();
-    return m && m->p ? m->p->mcache : NULL;
+    return m ? m->mcache : NULL;
 }
 
 extern struct mcache mcache_global;

@@ -22,6 +22,10 @@ void runtime_read_memstats(struct memstats *stats)
             mallocs[i] += load_relaxed(&mcache->stats.mallocs[i]);
             frees[i] += load_relaxed(&mcache->stats.frees[i]);
         }
+        for (uint32_t i = 1; i < SIZE_CLASS_COUNT; i++) {
+            mallocs[i] += load_relaxed(&mcache->manual[i].mallocs);
+            frees[i] += load_relaxed(&mcache->manual[i].frees);
+        }
         large_allocated += load_relaxed(&mcache->stats.large_bytes_allocated);
         large_freed += load_relaxed(&mcache->stats.large_bytes_freed);
     }

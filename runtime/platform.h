@@ -68,6 +68,12 @@ bool platform_guard(void *address, size_t size);
 // The contents of [address, address + size) are no longer needed: the memory
 // behind them may be given back; the range stays usable (reads zero).
 void platform_release(void *address, size_t size);
+// A hint that [address, address + size), heap memory that is about to be
+// filled, is best backed by large pages: hosted, madvise(MADV_HUGEPAGE), so
+// that a growing heap takes one page fault per 2 MiB instead of per 4 KiB
+// (Linux's transparent huge pages are in "madvise" mode by default). The
+// kernel maps 4 KiB pages on demand and takes no hint.
+void platform_hint_huge_pages(void *address, size_t size);
 
 /* --- Preemption ---------------------------------------------------------- */
 

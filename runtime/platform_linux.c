@@ -206,6 +206,11 @@ void platform_release(void *address, size_t size)
     madvise(address, size, MADV_DONTNEED);
 }
 
+void platform_hint_huge_pages(void *address, size_t size)
+{
+    madvise(address, size, MADV_HUGEPAGE);   // advice: failing is harmless
+}
+
 /* --- Signals: preemption and faults -------------------------------------- */
 
 void platform_preempt(struct m *m)

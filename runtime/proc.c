@@ -354,6 +354,7 @@ static void acquire_p(struct m *m, struct p *pp)
     if (m->p || pp->m || load32(&pp->status) != P_IDLE)
         runtime_throwf("acquire_p: P %d is not idle (status %u)", pp->id, load32(&pp->status));
     m->p = pp;
+    m->mcache = pp->mcache;
     __atomic_store_n(&pp->m, m, __ATOMIC_RELEASE);       // sysmon reads the M through this
     __atomic_store_n(&pp->status, P_RUNNING, __ATOMIC_RELEASE);
 }
@@ -364,6 +365,7 @@ static struct p *release_p(struct m *m)
     if (pp == NULL || pp->m != m)
         runtime_throw("release_p: M does not own its P");
     m->p = NULL;
+    m->mcache = NULL;
     store_relaxed(&pp->m, NULL);
     __atomic_store_n(&pp->status, P_IDLE, __ATOMIC_RELEASE);
     return pp;
@@ -1107,6 +1109,7 @@ void entersyscall(void)
     store_relaxed(&pp->syscalltick, pp->syscalltick + 1);
     m->old_p = pp;
     m->p = NULL;
+    m->mcache = NULL;
     store_relaxed(&pp->m, NULL);
     __atomic_store_n(&pp->status, P_SYSCALL, __ATOMIC_RELEASE);
     m->locks--;

@@ -15,8 +15,9 @@
  * fifteen thousand reservations from the platform, not a million. A dead goroutine
  * keeps its stack on the P's free list of Gs (proc.c), so creating a
  * goroutine usually costs no stack work at all; stacks freed here go to a
- * global list for reuse, their memory released to the platform (hosted; the
- * kernel keeps the pages for now, see kernel/platform.c).
+ * global list for reuse, their memory released to the platform
+ * (platform_release: madvise hosted; unmapped with a TLB shoot-down in the
+ * kernel).
  */
 #include "runtime_internal.h"
 

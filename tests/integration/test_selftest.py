@@ -2,10 +2,12 @@
 prints its verdict and leaves QEMU through isa-debug-exit (status 1 = pass,
 3 or more = failure).
 
-timer and ipi need every CPU, so they run with -smp 4. fault provokes a page
-fault on purpose: the test passes when the kernel's fault report is complete
-(exception name, CR2, registers, a symbolized backtrace through
-selftest_fault) and QEMU exits with a failure status, as any fatal fault must.
+timer, ipi and tlb need every CPU, so they run with -smp 4 (tlb: a page
+one CPU gives back must be unreadable through every other CPU's TLB). fault
+provokes a page fault on purpose: the test passes when the kernel's fault
+report is complete (exception name, CR2, registers, a symbolized backtrace
+through selftest_fault) and QEMU exits with a failure status, as any fatal
+fault must.
 """
 
 import re
@@ -17,7 +19,7 @@ from harness import KERNEL_ELF, TIMEOUT_KERNEL, boot
 MEMORY_MIB = 256
 
 
-@pytest.mark.parametrize("name", ["timer", "ipi", "ioapic", "sched", "malloc"])
+@pytest.mark.parametrize("name", ["timer", "ipi", "ioapic", "sched", "malloc", "tlb"])
 def test_selftest_passes(name):
     # Stop early if the verdict is printed but QEMU does not exit by itself.
     run = boot(kernel=KERNEL_ELF, append=f"selftest={name}", smp=4, memory=MEMORY_MIB,
