@@ -57,18 +57,46 @@ static struct manual_central manual_centrals[SIZE_CLASS_COUNT];
 
 #define MANUAL_BATCH_BYTES (32 * 1024)
 #define MANUAL_BATCH_MAX 64
+// How far a P's lists may grow past two batches each, all together.
+#define MANUAL_GROWTH_BYTES (4u << 20)
 
 // How many objects move between a P's list and the central at once: about
 // 32 KiB worth, at least 2, at most 64 (tcmalloc's num_objects_to_move).
 // Kept in each list, so that free does not divide.
+//
+// How long a list may get: two batches at first. A list that overflows
+// again and again belongs to a program that frees in bursts (a whole tree,
+// a whole request) and will allocate as much again: sending every burst to
+// the central and back costs two trips under its lock per object. So an
+// overflowing list grows by a batch instead, as tcmalloc's thread caches
+// do, as long as the P's growth budget (MANUAL_GROWTH_BYTES over all its
+// lists) lasts; after that it returns a batch per overflow.
 void manual_init_lists(struct mcache *mcache)
 {
     for (uint32_t size_class = 1; size_class < SIZE_CLASS_COUNT; size_class++) {
+        struct manual_free_list *list = &mcache->manual[size_class];
         uint32_t count = MANUAL_BATCH_BYTES / (uint32_t)size_class_bytes[size_class];
         if (count < 2)
             count = 2;
-        mcache->manual[size_class].batch = count > MANUAL_BATCH_MAX ? MANUAL_BATCH_MAX : count;
+        list->batch = count > MANUAL_BATCH_MAX ? MANUAL_BATCH_MAX : count;
+        list->max = 2 * list->batch;
     }
+    mcache->manual_growth_left = MANUAL_GROWTH_BYTES;
+}
+
+static void manual_central_return(struct manual_free_list *list, uint32_t size_class, uint32_t count);
+
+// A free took `list` past its limit: grow it, or send a batch back.
+static __attribute__((noinline)) void manual_list_overflow(struct mcache *mcache, struct manual_free_list *list,
+                                                           uint32_t size_class)
+{
+    uint64_t growth = (uint64_t)list->batch * size_class_bytes[size_class];
+    if (mcache->manual_growth_left >= growth) {
+        mcache->manual_growth_left -= growth;
+        list->max += list->batch;
+        return;
+    }
+    manual_central_return(list, size_class, list->batch);
 }
 
 void runtime_malloc_debug(bool enabled)
@@ -160,9 +188,12 @@ static void manual_central_return(struct manual_free_list *list, uint32_t size_c
 
 void manual_flush_all(struct mcache *mcache)
 {
-    for (uint32_t size_class = 1; size_class < SIZE_CLASS_COUNT; size_class++)
-        manual_central_return(&mcache->manual[size_class], size_class, mcache->manual[size_class].count);
-    mcache->tiny = 0;
+    for (uint32_t size_class = 1; size_class < SIZE_CLASS_COUNT; size_class++) {
+        struct manual_free_list *list = &mcache->manual[size_class];
+        manual_central_return(list, size_class, list->count);
+        list->max = 2 * list->batch;
+    }
+    mcache->manual_growth_left = MANUAL_GROWTH_BYTES;
 }
 
 /* --- Debug checks ---------------------------------------------------------- */
@@ -292,8 +323,8 @@ static __attribute__((noinline)) void runtime_free_slow(void *pointer, struct ms
         list->head = pointer;
         list->count++;
         mcache_count(&list->frees, 1);
-        if (list->count > 2 * list->batch)
-            manual_central_return(list, size_class, list->batch);
+        if (list->count > list->max)
+            manual_list_overflow(mcache, list, size_class);
     }
     mcache_release(global);
 }
@@ -313,8 +344,8 @@ void runtime_free(void *pointer)
         list->head = pointer;
         list->count++;
         mcache_count(&list->frees, 1);
-        if (list->count > 2 * list->batch)
-            manual_central_return(list, size_class, list->batch);
+        if (list->count > list->max)
+            manual_list_overflow(mcache, list, size_class);
         return;
     }
     runtime_free_slow(pointer, span);

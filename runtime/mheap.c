@@ -93,7 +93,10 @@ static bool mheap_grow(size_t bytes)
             return false;
         __atomic_store_n(&mheap.arenas[arena_base >> HEAP_ARENA_SHIFT], arena, __ATOMIC_RELEASE);
     }
-    platform_hint_huge_pages((void *)base, size);
+    // Large pages only once the heap is big: in the first arena, a small
+    // program would pay 2 MiB of resident memory for its first few objects.
+    if (mheap.sys_bytes > 0)
+        platform_hint_huge_pages((void *)base, size);
     page_alloc_grow(&mheap.pages, base, size);
     store_relaxed(&mheap.sys_bytes, mheap.sys_bytes + size);
     return true;

@@ -174,6 +174,7 @@ struct manual_free_list {
     void *head;
     uint32_t count;
     uint32_t batch;      // objects moved to or from the central at once
+    uint32_t max;        // more than this, and a free grows the list or returns a batch
     uint64_t mallocs;    // the statistics, here to share the list's cache line
     uint64_t frees;
 };
@@ -195,6 +196,7 @@ struct mcache {
     uintptr_t tiny;                           // the current 16-byte tiny block ...
     uintptr_t tiny_offset;                    // ... and how much of it is used
     struct manual_free_list manual[SIZE_CLASS_COUNT];
+    uint64_t manual_growth_left;              // bytes the manual lists may still grow by
     struct mcache_stats stats;
     struct mcache *all_link;                  // every mcache, for the statistics
 };
