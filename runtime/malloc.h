@@ -65,11 +65,12 @@ void *runtime_realloc(void *pointer, size_t size);
 // The usable size of a block from runtime_malloc (at least what was asked).
 size_t runtime_malloc_usable_size(void *pointer);
 
-// Debug mode (HARDWAY_MALLOCDEBUG=1 hosted, mallocdebug=1 in the kernel, or
-// this call before the first allocation): every free is checked -- a double
-// free or a pointer runtime_malloc never returned stops the program with a
-// clear message -- and freed memory is filled with 0xdd so that a use after
-// free shows.
+// A pointer runtime_free cannot have come from runtime_malloc (not in the
+// heap, or in a typed object's page) always stops the program with a clear
+// message. Debug mode (HARDWAY_MALLOCDEBUG=1 hosted, mallocdebug=1 in the
+// kernel, or this call before the first allocation) checks every free
+// further -- a double free, or a pointer into the middle of a block -- and
+// fills freed memory with 0xdd so that a use after free shows.
 void runtime_malloc_debug(bool enabled);
 
 /* --- Finding objects ------------------------------------------------------ */

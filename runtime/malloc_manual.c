@@ -329,16 +329,19 @@ static __attribute__((noinline)) void runtime_free_slow(void *pointer, struct ms
     mcache_release(global);
 }
 
-// The fast path is a push onto this P's list, after the arena index has
-// said which size class the block is (and that it is ours).
+// The fast path is a push onto this P's list. The arena index gives the
+// block's size class in one byte (heap_arena.manual_class): no span to
+// read, and a pointer into a page that holds no small manual span -- not
+// ours, a typed object, a large block -- takes the slow path, which checks
+// it. What the fast path does not check is that the pointer starts a block;
+// debug mode does (malloc.h).
 void runtime_free(void *pointer)
 {
-    if (pointer == NULL)
-        return;
-    struct mspan *span = manual_span_of(pointer, "runtime_free");
+    uintptr_t address = (uintptr_t)pointer;
+    struct heap_arena *arena = heap_arena_of(address);
+    uint32_t size_class = arena ? arena->manual_class[(address >> HEAP_PAGE_SHIFT) % HEAP_ARENA_PAGES] : 0;
     struct mcache *mcache = mcache_current();
-    uint32_t size_class = span_class_size_class(span->span_class);
-    if (mcache && size_class != 0 && load_relaxed(&malloc_debug_state) == MALLOC_DEBUG_OFF) {
+    if (size_class != 0 && mcache && load_relaxed(&malloc_debug_state) == MALLOC_DEBUG_OFF) {
         struct manual_free_list *list = &mcache->manual[size_class];
         *(void **)pointer = list->head;
         list->head = pointer;
@@ -348,7 +351,8 @@ void runtime_free(void *pointer)
             manual_list_overflow(mcache, list, size_class);
         return;
     }
-    runtime_free_slow(pointer, span);
+    if (pointer != NULL)
+        runtime_free_slow(pointer, manual_span_of(pointer, "runtime_free"));
 }
 
 size_t runtime_malloc_usable_size(void *pointer)

@@ -104,13 +104,19 @@ static bool mheap_grow(size_t bytes)
 
 /* --- Spans ------------------------------------------------------------------ */
 
-// Enters span in the index for each of its pages (NULL: removes it).
+// Enters span in the index for each of its pages (NULL: removes it), and
+// a small manual span's size class in the pages' manual_class bytes.
 static void mheap_index_span(uintptr_t start, size_t npages, struct mspan *span)
 {
+    uint8_t manual_class = 0;
+    if (span && span->state == MSPAN_MANUAL)
+        manual_class = (uint8_t)span_class_size_class(span->span_class);
     for (size_t i = 0; i < npages; i++) {
         uintptr_t page = start + i * HEAP_PAGE_SIZE;
         struct heap_arena *arena = mheap.arenas[page >> HEAP_ARENA_SHIFT];
-        __atomic_store_n(&arena->spans[(page >> HEAP_PAGE_SHIFT) % HEAP_ARENA_PAGES], span, __ATOMIC_RELEASE);
+        size_t index = (page >> HEAP_PAGE_SHIFT) % HEAP_ARENA_PAGES;
+        __atomic_store_n(&arena->spans[index], span, __ATOMIC_RELEASE);
+        __atomic_store_n(&arena->manual_class[index], manual_class, __ATOMIC_RELEASE);
     }
 }
 

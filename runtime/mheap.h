@@ -76,22 +76,26 @@ struct mspan {
     void *free_list;
 };
 
+// The start of the object holding `address`. A large object's span has
+// divide_magic 0, so its index is 0 too.
 static inline uintptr_t mspan_object_base(const struct mspan *span, uintptr_t address)
 {
-    if (span->nelems == 1)
-        return span->start;
     uint32_t index = (uint32_t)(((uint64_t)(address - span->start) * span->divide_magic) >> 32);
     return span->start + (uintptr_t)index * span->elemsize;
 }
 
 /* --- The arena index ------------------------------------------------------ */
 
-// Per 64 MiB arena: the span that holds each page (NULL: a free page), and
-// the heap bitmap -- one bit per word, set where a typed object holds a
+// Per 64 MiB arena: the span that holds each page (NULL: a free page), the
+// size class of each page's manual span, and the heap bitmap -- one bit per word, set where a typed object holds a
 // pointer -- that the collector will scan by. Reserved from the platform,
 // so only the parts in use cost memory.
 struct heap_arena {
     struct mspan *spans[HEAP_ARENA_PAGES];
+    // The size class of the small manual span holding each page, 0 for any
+    // other page: runtime_free's fast path reads one byte here instead of
+    // the span (malloc_manual.c).
+    uint8_t manual_class[HEAP_ARENA_PAGES];
     uint64_t pointer_bits[HEAP_ARENA_SIZE / sizeof(void *) / 64];
     uintptr_t zeroed_base;       // pages at and above this offset were never used
 };
