@@ -220,6 +220,8 @@ static void *malloc_large(struct mcache *mcache, size_t size, const struct gc_ty
     span->freeindex = 1;
     span->alloc_count = 1;
     span->alloc_cache = 0;
+    // On its class's full list, as in Go, where sweeping will find it.
+    mcentral_put_swept(span);
     if (span->needzero)
         memset((void *)span->start, 0, span->elemsize);
     if (!noscan)

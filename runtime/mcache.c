@@ -48,6 +48,17 @@ void mcache_global_init(void)
         mcache_init(&mcache_global);
 }
 
+void mcache_release_all(struct mcache *mcache)
+{
+    for (uint32_t i = 0; i < SPAN_CLASS_COUNT; i++) {
+        if (mcache->alloc[i] != &mspan_empty)
+            mcentral_uncache_span(&mcentral_typed[i], mcache->alloc[i]);
+        mcache->alloc[i] = &mspan_empty;
+    }
+    mcache->tiny = 0;
+    mcache->tiny_offset = 0;
+}
+
 bool mcache_refill(struct mcache *mcache, uint32_t span_class)
 {
     struct mspan *old = mcache->alloc[span_class];

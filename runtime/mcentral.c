@@ -7,12 +7,13 @@
  * is a lock taken. A span is on one of two lists: partial (it has free
  * objects) or full. A span an mcache holds is on neither.
  *
- * Go keeps each list twice, swept and unswept, indexed by the sweep
- * generation, so that the collector can flip every span to "unswept" at
- * once and sweep lazily when a span is next wanted. Sweeping comes with the
- * collector (issue 5); until then a typed span never gets objects back, so
- * a span leaves its mcache full and stays full, and the partial list only
- * ever holds new spans.
+ * As in Go, each list is kept twice, swept and unswept, and which is which
+ * depends on the heap's sweep generation (mheap.sweepgen): when a
+ * collection ends, the generation grows by 2 and every span in a "swept"
+ * list is, at once, in the "unswept" one -- nothing is moved. Spans are
+ * then swept lazily when an mcache wants one (mcentral_cache_span sweeps
+ * the unswept spans it meets) or by a background sweeper
+ * (runtime/mgcsweep.c).
  */
 #include "mheap.h"
 
@@ -45,22 +46,64 @@ void mspan_refill_alloc_cache(struct mspan *span, uint32_t index)
     span->alloc_cache = ~span->alloc_bits[index / 64];
 }
 
+// The swept and unswept sets of the current sweep generation: which of the
+// two lists of a kind holds which flips when mheap.sweepgen grows by 2.
+static struct mspan **mcentral_partial(struct mcentral *central, bool swept)
+{
+    uint32_t generation = load_relaxed(&mheap.sweepgen);
+    return &central->partial[(generation / 2 + (swept ? 0 : 1)) % 2];
+}
+
+static struct mspan **mcentral_full(struct mcentral *central, bool swept)
+{
+    uint32_t generation = load_relaxed(&mheap.sweepgen);
+    return &central->full[(generation / 2 + (swept ? 0 : 1)) % 2];
+}
+
+// Takes the first span of an unswept list and claims it for sweeping; NULL
+// when the list is empty. Under the central's lock.
+static struct mspan *mcentral_take_unswept(struct mspan **list)
+{
+    struct mspan *span = *list;
+    if (span == NULL)
+        return NULL;
+    mcentral_list_remove(list, span);
+    if (!mspan_claim_for_sweep(span))
+        runtime_throwf("mcentral: unswept span at %#lx is not waiting to be swept", (unsigned long)span->start);
+    return span;
+}
+
+// Go's cacheSpan: a swept span with a free object, from (in this order)
+// the partial swept set, the partial unswept set (sweeping the span here:
+// lazy sweeping), the full unswept set (sweeping may free objects in it),
+// and finally a new span from the heap.
 struct mspan *mcentral_cache_span(struct mcentral *central)
 {
     runtime_lock_acquire(&central->lock);
-    struct mspan *span = central->partial;
-    if (span)
-        mcentral_list_remove(&central->partial, span);
-    runtime_lock_release(&central->lock);
-    if (span == NULL) {
-        uint32_t span_class = (uint32_t)(central - mcentral_typed);
-        span = mheap_alloc(size_class_pages[span_class_size_class(span_class)], MSPAN_IN_USE, span_class);
-        if (span == NULL)
-            return NULL;
+    struct mspan *span = *mcentral_partial(central, true);
+    if (span) {
+        mcentral_list_remove(mcentral_partial(central, true), span);
+        runtime_lock_release(&central->lock);
+        goto have_span;
     }
+    while ((span = mcentral_take_unswept(mcentral_partial(central, false))) != NULL ||
+           (span = mcentral_take_unswept(mcentral_full(central, false))) != NULL) {
+        runtime_lock_release(&central->lock);
+        bool kept = mspan_sweep(span);
+        if (kept && span->alloc_count < span->nelems)
+            goto have_span;
+        runtime_lock_acquire(&central->lock);
+        if (kept)
+            mcentral_list_push(mcentral_full(central, true), span);
+    }
+    runtime_lock_release(&central->lock);
+    uint32_t span_class = (uint32_t)(central - mcentral_typed);
+    span = mheap_alloc(size_class_pages[span_class_size_class(span_class)], MSPAN_IN_USE, span_class);
+    if (span == NULL)
+        return NULL;
+have_span:
     // Start the allocation cache where freeindex is.
-    uint32_t group = span->freeindex & ~63u;
-    mspan_refill_alloc_cache(span, group);
+    mspan_refill_alloc_cache(span, span->freeindex & ~63u);
     span->alloc_cache >>= span->freeindex % 64;
     return span;
 }
@@ -69,8 +112,40 @@ void mcentral_uncache_span(struct mcentral *central, struct mspan *span)
 {
     runtime_lock_acquire(&central->lock);
     if (span->alloc_count < span->nelems)
-        mcentral_list_push(&central->partial, span);
+        mcentral_list_push(mcentral_partial(central, true), span);
     else
-        mcentral_list_push(&central->full, span);
+        mcentral_list_push(mcentral_full(central, true), span);
     runtime_lock_release(&central->lock);
+}
+
+// A span that sweeping found still in use goes back to its set (the
+// background sweeper's way back; lazy sweeping keeps the span instead).
+void mcentral_put_swept(struct mspan *span)
+{
+    struct mcentral *central = &mcentral_typed[span->span_class];
+    runtime_lock_acquire(&central->lock);
+    if (span->alloc_count < span->nelems)
+        mcentral_list_push(mcentral_partial(central, true), span);
+    else
+        mcentral_list_push(mcentral_full(central, true), span);
+    runtime_lock_release(&central->lock);
+}
+
+// Takes one unswept span of any class, claimed for sweeping; NULL when
+// every span is swept (mheap_sweep_all's source).
+struct mspan *mcentral_next_unswept(void)
+{
+    for (uint32_t i = 0; i < SPAN_CLASS_COUNT; i++) {
+        struct mcentral *central = &mcentral_typed[i];
+        if (*mcentral_partial(central, false) == NULL && *mcentral_full(central, false) == NULL)
+            continue;   // a racy look: a miss is only a span swept later, lazily
+        runtime_lock_acquire(&central->lock);
+        struct mspan *span = mcentral_take_unswept(mcentral_partial(central, false));
+        if (span == NULL)
+            span = mcentral_take_unswept(mcentral_full(central, false));
+        runtime_lock_release(&central->lock);
+        if (span)
+            return span;
+    }
+    return NULL;
 }

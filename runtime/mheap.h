@@ -149,13 +149,13 @@ size_t mheap_scavenge(size_t bytes);
 
 /* --- mcentral ------------------------------------------------------------- */
 
-// Per span class, the spans that mcaches take and return. Until the
-// collector sweeps (issue 5) every span stays swept, and a span is either
-// partial (has free objects) or full.
+// Per span class, the spans that mcaches take and return: partial ones
+// (with free objects) and full ones, each kind in two lists, swept and
+// unswept -- which list is which flips with mheap.sweepgen (mcentral.c).
 struct mcentral {
     struct runtime_lock lock;
-    struct mspan *partial;       // spans with free objects
-    struct mspan *full;          // spans with none
+    struct mspan *partial[2];    // spans with free objects
+    struct mspan *full[2];       // spans with none
 };
 
 // The typed spans' mcentrals, by span class.
@@ -170,7 +170,32 @@ void mcentral_list_remove(struct mspan **list, struct mspan *span);
 // Loads span->alloc_cache from the allocation bits at `index`, a multiple of 64.
 void mspan_refill_alloc_cache(struct mspan *span, uint32_t index);
 void mcentral_list_push(struct mspan **list, struct mspan *span);
+// A span the background sweeper kept goes back to its swept set.
+void mcentral_put_swept(struct mspan *span);
+// One unswept span of any class, claimed for sweeping, or NULL.
+struct mspan *mcentral_next_unswept(void);
 
+/* --- Sweeping (runtime/mgcsweep.c) ----------------------------------------- */
+
+// A span's sweepgen against mheap.sweepgen (h), as in Go: h - 2, the span
+// must be swept before use; h - 1, it is being swept; h, it is swept.
+// Claims an unswept span for this sweeper (false: someone else has it).
+bool mspan_claim_for_sweep(struct mspan *span);
+// Sweeps a claimed span: objects the collector did not mark become free,
+// the mark bits become the allocation bits. Returns false when no object
+// survived and the span went back to the heap.
+bool mspan_sweep(struct mspan *span);
+// Starts a sweep generation: every typed span becomes unswept. Only with
+// the world stopped and every mcache's spans released (mcache_release_all).
+void mheap_begin_sweep(void);
+// Sweeps every span not yet swept (Go's finishsweep_m); returns how many.
+size_t mheap_sweep_all(void);
+// Hands every span an mcache holds back to its mcentral (Go's releaseAll).
+void mcache_release_all(struct mcache *mcache);
+// Objects freed by sweeping, by size class ([SIZE_CLASS_COUNT]: large),
+// and the bytes of large ones, for the statistics (atomic).
+extern uint64_t sweep_frees[SIZE_CLASS_COUNT + 1];
+extern uint64_t sweep_large_bytes_freed;
 /* --- mcache ---------------------------------------------------------------- */
 
 // The manual allocator's per-P free list of one size class (malloc_manual.c).

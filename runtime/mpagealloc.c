@@ -112,17 +112,6 @@ struct page_alloc_arena_slot {
 
 /* --- Bitmaps of one chunk ------------------------------------------------- */
 
-// Counts the set bits of a word. Not __builtin_popcountll: without -mpopcnt
-// (the kernel runs on CPUs that lack it) GCC calls libgcc, which the kernel
-// does not link.
-static unsigned count_bits(uint64_t word)
-{
-    word = word - ((word >> 1) & 0x5555555555555555ull);
-    word = (word & 0x3333333333333333ull) + ((word >> 2) & 0x3333333333333333ull);
-    word = (word + (word >> 4)) & 0x0F0F0F0F0F0F0F0Full;
-    return (unsigned)((word * 0x0101010101010101ull) >> 56);
-}
-
 // The bits [first, first + count) of one word, as a mask; count <= 64 - first.
 static uint64_t word_mask(unsigned first, unsigned count)
 {
@@ -177,7 +166,7 @@ static unsigned bitmap_count(const uint64_t *bits, unsigned first, unsigned coun
     unsigned total = 0;
     while (count > 0) {
         unsigned in_word = 64 - first % 64 < count ? 64 - first % 64 : count;
-        total += count_bits(bits[first / 64] & word_mask(first % 64, in_word));
+        total += runtime_count_bits(bits[first / 64] & word_mask(first % 64, in_word));
         first += in_word;
         count -= in_word;
     }

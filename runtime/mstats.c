@@ -29,6 +29,10 @@ void runtime_read_memstats(struct memstats *stats)
         large_allocated += load_relaxed(&mcache->stats.large_bytes_allocated);
         large_freed += load_relaxed(&mcache->stats.large_bytes_freed);
     }
+    // Typed objects are freed by sweeping, not by a P.
+    for (uint32_t i = 0; i <= SIZE_CLASS_COUNT; i++)
+        frees[i] += __atomic_load_n(&sweep_frees[i], __ATOMIC_RELAXED);
+    large_freed += __atomic_load_n(&sweep_large_bytes_freed, __ATOMIC_RELAXED);
     for (uint32_t i = 0; i <= SIZE_CLASS_COUNT; i++) {
         bool large = i == SIZE_CLASS_COUNT;
         // Class 0 holds no objects; its entry stands for large objects.

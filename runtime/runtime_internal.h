@@ -34,6 +34,17 @@
 #define load_relaxed(address) __atomic_load_n((address), __ATOMIC_RELAXED)
 #define store_relaxed(address, value) __atomic_store_n((address), (value), __ATOMIC_RELAXED)
 
+// Counts the set bits of a word. Not __builtin_popcountll: without -mpopcnt
+// (the kernel runs on CPUs that lack it) GCC calls libgcc, which the kernel
+// does not link.
+static inline unsigned runtime_count_bits(uint64_t word)
+{
+    word = word - ((word >> 1) & 0x5555555555555555ull);
+    word = (word & 0x3333333333333333ull) + ((word >> 2) & 0x3333333333333333ull);
+    word = (word + (word >> 4)) & 0x0F0F0F0F0F0F0F0Full;
+    return (unsigned)((word * 0x0101010101010101ull) >> 56);
+}
+
 /* --- Runtime locks (runtime/lock.c) ---------------------------------------
  * A mutex for the runtime's own short critical sections. It parks the thread
  * (futex) rather than the goroutine, and while an M holds one it must not be

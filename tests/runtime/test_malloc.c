@@ -586,6 +586,134 @@ START_TEST(test_debug_mode_poisons_freed_memory)
 }
 END_TEST
 
+/* --- Sweeping ------------------------------------------------------------------------ */
+
+// What the collector (issue 5) will do when it finds an object reachable.
+static void mark(const void *object)
+{
+    struct mspan *span = heap_span_of((uintptr_t)object);
+    ck_assert_ptr_nonnull(span);
+    uint32_t index = (uint32_t)(((uintptr_t)object - span->start) / span->elemsize);
+    __atomic_fetch_or(&span->gcmark_bits[index / 64], (uint64_t)1 << (index % 64), __ATOMIC_RELAXED);
+}
+
+// A collection's end as the collector will make it: every mcache gives its
+// spans back (one P here, so this is the whole world) and a new sweep
+// generation starts.
+static void end_of_collection(void)
+{
+    mcache_release_all(mcache_current());
+    mheap_begin_sweep();
+}
+
+struct pair {
+    struct pair *next;
+    long value;
+    long padding[2];   // 32 bytes: a size class of its own
+};
+
+static const struct gc_type pair_type = {
+    .name = "pair", .size = sizeof(struct pair), .pointers = GC_POINTER(struct pair, next),
+};
+
+static void sweep_frees_unmarked(void *unused)
+{
+    (void)unused;
+    enum { COUNT = 1000 };
+    static struct pair *pairs[COUNT];
+    for (int i = 0; i < COUNT; i++) {
+        pairs[i] = gc_new(&pair_type);
+        pairs[i]->value = i + 1;
+    }
+    for (int i = 0; i < COUNT; i += 2)
+        mark(pairs[i]);   // the even ones survive
+    struct memstats before, after;
+    runtime_read_memstats(&before);
+    end_of_collection();
+    // New objects reuse the freed slots (and the never-used ones of the
+    // last span), found by sweeping lazily: the heap does not grow. They
+    // come zeroed although the slots held old values, and never land on a
+    // survivor.
+    for (int i = 0; i < COUNT / 2; i++) {
+        struct pair *fresh = gc_new(&pair_type);
+        ck_assert(fresh->next == NULL && fresh->value == 0);
+        for (int j = 0; j < COUNT; j += 2)
+            ck_assert_ptr_ne(fresh, pairs[j]);
+        fresh->value = -1;
+    }
+    struct memstats during;
+    runtime_read_memstats(&during);
+    ck_assert_uint_eq(during.heap_inuse, before.heap_inuse);
+    for (int i = 0; i < COUNT; i += 2)
+        ck_assert_int_eq(pairs[i]->value, i + 1);   // survivors untouched
+    mheap_sweep_all();
+    runtime_read_memstats(&after);
+    ck_assert_uint_eq(after.frees - before.frees, COUNT / 2);
+    ck_assert_uint_eq(after.by_size[size_class_of(sizeof(struct pair))].frees -
+                          before.by_size[size_class_of(sizeof(struct pair))].frees,
+                      COUNT / 2);
+}
+
+START_TEST(test_sweep_frees_unmarked_objects)
+{
+    ck_assert_int_eq(run_with_procs(sweep_frees_unmarked, 1), 0);
+}
+END_TEST
+
+static void sweep_returns_empty_spans(void *unused)
+{
+    (void)unused;
+    static const struct gc_type block_type = { .name = "block", .size = 1024, .pointers = 1 };
+    enum { COUNT = 512 };   // 512 KiB in 1 KiB objects: many spans
+    void *blocks[COUNT];
+    for (int i = 0; i < COUNT; i++)
+        blocks[i] = gc_new(&block_type);
+    void *large_dead = gc_alloc(256 * 1024, &block_type);
+    void *large_live = gc_alloc(256 * 1024, &block_type);
+    mark(large_live);
+    struct memstats before, after;
+    runtime_read_memstats(&before);
+    end_of_collection();
+    ck_assert_uint_gt(mheap_sweep_all(), COUNT * 1024 / (64 * 1024));
+    runtime_read_memstats(&after);
+    // Every small span was empty, and so was the dead large object's.
+    ck_assert_uint_le(after.heap_inuse, before.heap_inuse - COUNT * 1024 - 256 * 1024);
+    ck_assert_uint_eq(after.heap_alloc, before.heap_alloc - COUNT * 1024 - 256 * 1024);
+    ck_assert_ptr_null(runtime_heap_object(blocks[0], NULL));
+    ck_assert_ptr_null(runtime_heap_object(large_dead, NULL));
+    ck_assert_ptr_eq(runtime_heap_object(large_live, NULL), large_live);
+    // A second generation with nothing marked frees the survivor too.
+    end_of_collection();
+    mheap_sweep_all();
+    ck_assert_ptr_null(runtime_heap_object(large_live, NULL));
+}
+
+START_TEST(test_sweep_returns_empty_spans_to_the_heap)
+{
+    ck_assert_int_eq(run_with_procs(sweep_returns_empty_spans, 1), 0);
+}
+END_TEST
+
+static void unswept_generation_program(void *unused)
+{
+    (void)unused;
+    gc_new(&pair_type);
+    end_of_collection();
+    end_of_collection();   // the first generation was never swept
+}
+
+static int unswept_generation(void *unused)
+{
+    (void)unused;
+    return run_with_procs(unswept_generation_program, 1);
+}
+
+START_TEST(test_new_generation_before_sweeping_is_fatal)
+{
+    expect_fatal(unswept_generation, "the previous generation is not fully swept");
+}
+END_TEST
+
 /* --- Lookup and statistics ------------------------------------------------------------ */
 
 static void not_ours(void *unused)
@@ -743,6 +871,13 @@ int main(void)
     tcase_add_test(mistakes, test_free_of_an_interior_pointer_is_detected_in_debug_mode);
     tcase_add_test(mistakes, test_debug_mode_poisons_freed_memory);
     suite_add_tcase(suite, mistakes);
+
+    TCase *sweep = tcase_create("sweep");
+    tcase_set_timeout(sweep, 60);
+    tcase_add_test(sweep, test_sweep_frees_unmarked_objects);
+    tcase_add_test(sweep, test_sweep_returns_empty_spans_to_the_heap);
+    tcase_add_test(sweep, test_new_generation_before_sweeping_is_fatal);
+    suite_add_tcase(suite, sweep);
 
     TCase *lookup = tcase_create("lookup");
     tcase_set_timeout(lookup, 60);

@@ -1,0 +1,104 @@
+/*
+ * Sweeping (Go's mgcsweep.go): after the collector has marked every
+ * reachable object, each span's unmarked objects become free again.
+ *
+ * A span's mark bits (gcmark_bits, set by the collector) say which objects
+ * are alive, so sweeping a span is mostly a swap: the mark bits become the
+ * allocation bits (alloc_bits), fresh zeroed bits take their place for the
+ * next collection, and freeindex starts over at 0, so allocation finds the
+ * free slots through the new allocation bits. A span with no surviving
+ * object goes back to the heap; a large object's span, unmarked, too.
+ *
+ * When: sweeping is lazy. mheap_begin_sweep starts a generation by adding
+ * 2 to mheap.sweepgen, which makes every typed span "unswept" at once
+ * without touching any (see mcentral.c). From then on a span is swept by
+ * whoever needs it first: an mcache refilling from its mcentral
+ * (mcentral_cache_span), or mheap_sweep_all, which the collector (issue 5)
+ * will run from a background goroutine and before the next collection.
+ * Each span is claimed with a compare-and-swap of its sweepgen, so two
+ * sweepers never sweep the same span.
+ *
+ * The collector that sets mark bits is issue 5; the tests set them by hand.
+ */
+#include "mheap.h"
+#include <string.h>
+
+uint64_t sweep_frees[SIZE_CLASS_COUNT + 1];
+uint64_t sweep_large_bytes_freed;
+
+bool mspan_claim_for_sweep(struct mspan *span)
+{
+    uint32_t generation = load_relaxed(&mheap.sweepgen);
+    uint32_t unswept = generation - 2;
+    return __atomic_compare_exchange_n(&span->sweepgen, &unswept, generation - 1, false, __ATOMIC_ACQ_REL,
+                                       __ATOMIC_RELAXED);
+}
+
+static uint32_t count_marked(const uint64_t *bits, uint32_t count)
+{
+    uint32_t total = 0;
+    for (uint32_t word = 0; word < (count + 63) / 64; word++) {
+        uint64_t value = bits[word];
+        if (count - word * 64 < 64)
+            value &= ((uint64_t)1 << (count - word * 64)) - 1;
+        total += runtime_count_bits(value);
+    }
+    return total;
+}
+
+bool mspan_sweep(struct mspan *span)
+{
+    uint32_t generation = load_relaxed(&mheap.sweepgen);
+    if (load_relaxed(&span->sweepgen) != generation - 1)
+        runtime_throwf("mspan_sweep: span at %#lx was not claimed for sweeping", (unsigned long)span->start);
+    if (span->state != MSPAN_IN_USE)
+        runtime_throwf("mspan_sweep: span at %#lx does not hold collected objects", (unsigned long)span->start);
+    uint32_t size_class = span_class_size_class(span->span_class);
+    uint32_t live = count_marked(span->gcmark_bits, span->nelems);
+    uint32_t freed = span->alloc_count - live;
+    if (live > span->alloc_count)
+        runtime_throwf("mspan_sweep: span at %#lx has %u marked objects but only %u allocated",
+                       (unsigned long)span->start, live, span->alloc_count);
+    if (freed) {
+        __atomic_add_fetch(&sweep_frees[size_class == 0 ? SIZE_CLASS_COUNT : size_class], freed, __ATOMIC_RELAXED);
+        if (size_class == 0)
+            __atomic_add_fetch(&sweep_large_bytes_freed, span->elemsize, __ATOMIC_RELAXED);
+    }
+    if (live == 0) {
+        mheap_free(span);
+        return false;
+    }
+    // The marks become the allocation bits; the old allocation bits,
+    // cleared, collect the next cycle's marks.
+    uint64_t *old = span->alloc_bits;
+    span->alloc_bits = span->gcmark_bits;
+    span->gcmark_bits = old;
+    memset(span->gcmark_bits, 0, (span->nelems + 63) / 64 * sizeof(uint64_t));
+    span->alloc_count = live;
+    span->freeindex = 0;
+    if (freed)
+        span->needzero = true;   // freed objects hold their old contents
+    __atomic_store_n(&span->sweepgen, generation, __ATOMIC_RELEASE);
+    return true;
+}
+
+void mheap_begin_sweep(void)
+{
+    // Every span must be swept before the next generation starts: a span
+    // left unswept now would look swept, its dead objects lost for good.
+    if (mcentral_next_unswept() != NULL)
+        runtime_throw("mheap_begin_sweep: the previous generation is not fully swept");
+    __atomic_add_fetch(&mheap.sweepgen, 2, __ATOMIC_ACQ_REL);
+}
+
+size_t mheap_sweep_all(void)
+{
+    size_t swept = 0;
+    struct mspan *span;
+    while ((span = mcentral_next_unswept()) != NULL) {
+        if (mspan_sweep(span))
+            mcentral_put_swept(span);
+        swept++;
+    }
+    return swept;
+}
