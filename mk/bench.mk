@@ -56,7 +56,7 @@ bench-sched: deps
 
 bench-sched-programs: $(BENCH_SCHED_OURS) $(BENCH_SCHED_GO)
 
-$(BENCH_SCHED_OURS): $(BENCH_SCHED_C_SOURCES) $(wildcard tests/bench/sched/*.h) $(BENCH_SCHED_RUNTIME)
+$(BENCH_SCHED_OURS): $(BENCH_SCHED_C_SOURCES) $(wildcard tests/bench/sched/*.h) tests/bench/peak_rss.h $(BENCH_SCHED_RUNTIME)
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_SCHED_CFLAGS) $(BENCH_SCHED_C_SOURCES) -o $@ $(BENCH_SCHED_RUNTIME) -pthread -rdynamic -ldl
 
@@ -84,7 +84,7 @@ BENCH_ALLOC_GO      := $(BENCH_ALLOC_DIR)/alloc-go
 BENCH_ALLOC_PEERS   := glibc jemalloc mimalloc
 BENCH_ALLOC_PEER_PROGRAMS := $(BENCH_ALLOC_PEERS:%=$(BENCH_ALLOC_DIR)/alloc-%)
 BENCH_ALLOC_SHARED_SOURCES := tests/bench/alloc/main.c tests/bench/alloc/manual.c tests/bench/alloc/producer_consumer.c
-BENCH_ALLOC_HEADERS := $(wildcard tests/bench/alloc/*.h)
+BENCH_ALLOC_HEADERS := $(wildcard tests/bench/alloc/*.h) tests/bench/peak_rss.h
 BENCH_ALLOC_CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread -fno-omit-frame-pointer -mno-red-zone
 # The runtime's headers; $(BUILD)/generated/runtime is mk/runtime.mk's
 # RUNTIME_GENERATED_DIR (the size class table), spelled out as

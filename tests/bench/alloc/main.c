@@ -16,6 +16,7 @@
  * Exit status 1 means a wrong result or a bad command line.
  */
 #include "bench.h"
+#include "../peak_rss.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,23 +71,6 @@ void binary_trees_check(const char *what, uint64_t depth, uint64_t iterations, u
                    (unsigned long long)got, (unsigned long long)want);
 }
 
-// The process's peak resident set size in KiB: VmHWM, the high-water mark of
-// this program's own address space. (Not getrusage's ru_maxrss, which also
-// counts the parent's memory at fork time: the kernel carries it across exec.)
-static unsigned long long peak_rss_kib(void)
-{
-    FILE *status = fopen("/proc/self/status", "r");
-    if (status == NULL)
-        bench_fail("cannot read /proc/self/status");
-    char line[256];
-    unsigned long long kib = 0;
-    while (fgets(line, sizeof line, status))
-        if (sscanf(line, "VmHWM: %llu kB", &kib) == 1)
-            break;
-    fclose(status);
-    return kib;
-}
-
 static const struct bench_case *selected;
 static uint64_t operations;
 
@@ -100,9 +84,11 @@ static void bench_body(void)
     // Go its collector's pacing) in their steady state.
     selected->run(warm_up, selected->parameter);
     uint64_t elapsed = selected->run(operations, selected->parameter);
+    unsigned long long peak = peak_rss_kib();
+    if (peak == 0)
+        bench_fail("cannot read VmHWM from /proc/self/status");
     printf("case=%s procs=%d n=%llu elapsed_ns=%llu peak_rss_kib=%llu allocator=%s\n", selected->name,
-           bench_procs(), (unsigned long long)operations, (unsigned long long)elapsed, peak_rss_kib(),
-           bench_allocator_name());
+           bench_procs(), (unsigned long long)operations, (unsigned long long)elapsed, peak, bench_allocator_name());
     fflush(stdout);
 }
 

@@ -14,6 +14,7 @@
  * Exit status 1 means a wrong result or a bad command line.
  */
 #include "bench.h"
+#include "../peak_rss.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,23 +44,6 @@ void bench_fail(const char *format, ...)
     _Exit(1);
 }
 
-// The process's peak resident set size in KiB: VmHWM, the high-water mark of
-// this program's own address space. (Not getrusage's ru_maxrss, which also
-// counts the parent's memory at fork time: the kernel carries it across exec.)
-static unsigned long long peak_rss_kib(void)
-{
-    FILE *status = fopen("/proc/self/status", "r");
-    if (status == NULL)
-        bench_fail("cannot read /proc/self/status");
-    char line[256];
-    unsigned long long kib = 0;
-    while (fgets(line, sizeof line, status))
-        if (sscanf(line, "VmHWM: %llu kB", &kib) == 1)
-            break;
-    fclose(status);
-    return kib;
-}
-
 static const char *case_name;
 static bench_workload workload;
 static uint64_t operations;
@@ -72,8 +56,11 @@ static void bench_main(void *unused)
     // and the figure is the steady state rather than first-touch page faults.
     workload(operations / 10 ? operations / 10 : 1);
     uint64_t elapsed = workload(operations);
+    unsigned long long peak = peak_rss_kib();
+    if (peak == 0)
+        bench_fail("cannot read VmHWM from /proc/self/status");
     printf("case=%s procs=%d n=%llu elapsed_ns=%llu peak_rss_kib=%llu\n", case_name, runtime_procs(),
-           (unsigned long long)operations, (unsigned long long)elapsed, peak_rss_kib());
+           (unsigned long long)operations, (unsigned long long)elapsed, peak);
     fflush(stdout);
 }
 
