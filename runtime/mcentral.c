@@ -110,6 +110,10 @@ have_span:
 
 void mcentral_uncache_span(struct mcentral *central, struct mspan *span)
 {
+    // mheap_begin_sweep wants every mcache emptied first: a span cached
+    // across the flip would come back looking swept with its dead objects.
+    if (load_relaxed(&span->sweepgen) != load_relaxed(&mheap.sweepgen))
+        runtime_throwf("mcentral: span at %#lx was cached across a sweep generation", (unsigned long)span->start);
     runtime_lock_acquire(&central->lock);
     if (span->alloc_count < span->nelems)
         mcentral_list_push(mcentral_partial(central, true), span);
