@@ -173,6 +173,7 @@ void platform_wake(uint32_t *address, int count)
 /* --- Memory -------------------------------------------------------------- */
 
 static bool reserved_page_fault(uint64_t address, uint64_t error_code);
+static void explain_fault(uint64_t address);
 
 // Demand paging maps 4 KiB pages; large pages for the heap are future work.
 void platform_hint_huge_pages(void *address, size_t size)
@@ -191,10 +192,13 @@ void *platform_reserve(size_t size)
         return NULL;
     }
     reserve_next += size;
-    // The first reservation turns demand paging on: the allocator reserves
-    // (and touches) memory before the scheduler starts.
-    if (base == RESERVE_BASE)
+    // The first reservation turns demand paging on, and the explanations of
+    // faults in reserved memory: the allocator reserves (and touches) memory
+    // before the scheduler starts.
+    if (base == RESERVE_BASE) {
         paging_set_fault_hook(reserved_page_fault);
+        traps_set_fault_explainer(explain_fault);
+    }
     spinlock_unlock_irqrestore(&reserve_lock, flags);
     return (void *)(uintptr_t)base;
 }
@@ -331,6 +335,10 @@ static void explain_fault(uint64_t address)
                (unsigned long long)gp->id, (unsigned long)gp->stack.lo, (unsigned long)gp->stack.hi);
     else if (stack_is_guard(address))
         printk(LOG_EMERGENCY, "  cause: a goroutine stack overflow\n");
+    else if (address >= RESERVE_BASE && address < __atomic_load_n(&reserve_next, __ATOMIC_ACQUIRE) &&
+             pmm_free_page_count() == 0)
+        printk(LOG_EMERGENCY, "  cause: out of memory: no free physical page to back %#lx (all %llu MiB in use)\n",
+               (unsigned long)address, (unsigned long long)(pmm_total_page_count() * PAGE_SIZE >> 20));
 }
 
 /* --- Preemption ---------------------------------------------------------- */
@@ -390,7 +398,6 @@ void platform_runtime_defaults(struct runtime_config *config)
     runtime_preemptible_text_end = (uintptr_t)_kernel_text_end;
     runtime_unpreemptible_text_start = (uintptr_t)_runtime_text_start;
     runtime_unpreemptible_text_end = (uintptr_t)_runtime_text_end;
-    traps_set_fault_explainer(explain_fault);
     interrupt_register(VECTOR_IPI_PREEMPT, preempt_interrupt);
     timer_set_tick_hook(tick);
 }

@@ -26,6 +26,9 @@
  *          the fault report names the goroutine (kernel/selftest_sched.c).
  *   malloc the allocator on every CPU: storms of malloc/free, blocks freed
  *          on another CPU, typed objects (kernel/selftest_malloc.c).
+ *   out-of-memory
+ *          memory is filled until no physical page is left; the page fault
+ *          that finds none says "out of memory"; the run ends as a failure.
  *   tlb    platform_release gives pages back to the pmm, and no CPU reads
  *          them through a stale TLB entry afterwards; shoot-downs from
  *          every CPU at once all finish (kernel/selftest_tlb.c).
@@ -208,6 +211,7 @@ static const struct selftest selftests[] = {
     { "sched", selftest_sched_run },
     { "goroutine-stack-overflow", selftest_goroutine_stack_overflow_run },
     { "malloc", selftest_malloc_run },
+    { "out-of-memory", selftest_out_of_memory_run },
     { "tlb", selftest_tlb_run },
 };
 
@@ -224,7 +228,7 @@ void selftest_run(const char *name)
     else
         snprintf(reason, sizeof reason,
                  "no such self-test (known: fault, timer, ipi, ioapic, reboot, stack-overflow, sched, "
-                 "goroutine-stack-overflow, malloc, tlb)");
+                 "goroutine-stack-overflow, malloc, out-of-memory, tlb)");
     selftest_report(name, passed, reason);
 }
 

@@ -27,6 +27,7 @@
 #include "runtime.h"
 #include "sync.h"
 #include <stdio.h>
+#include <string.h>
 
 #define STORM_PER_P 2
 #define STORM_ROUNDS 3000
@@ -234,6 +235,25 @@ static void malloc_main(void *unused)
     waitgroup_wait(&done);
 
     selftest_report("malloc", !failed_yet(), failure);
+}
+
+// selftest=out-of-memory: allocates and fills memory until the machine has
+// no physical page left. The allocator hands out address space freely (the
+// kernel's demand paging backs it on first touch), so the end is a page
+// fault that finds no free page: it must say so ("out of memory") and
+// stop the machine with a backtrace, not hang. The run ends as a failure.
+bool selftest_out_of_memory_run(char *reason, size_t size)
+{
+    enum { BLOCK = 16 << 20 };
+    for (uint64_t total = 0;; total += BLOCK) {
+        uint8_t *block = runtime_malloc(BLOCK);
+        if (block == NULL) {
+            snprintf(reason, size, "runtime_malloc returned NULL after %llu MiB, before memory ran out",
+                     (unsigned long long)(total >> 20));
+            return false;
+        }
+        memset(block, 0xa5, BLOCK);
+    }
 }
 
 bool selftest_malloc_run(char *reason, size_t size)

@@ -76,6 +76,17 @@ def test_selftest_stack_overflow_is_reported():
     assert run.status >= 3 and run.status != 124, f"QEMU exit status {run.status}: expected a failure status"
 
 
+def test_running_out_of_memory_is_reported():
+    # Filling memory until the physical pages run out ends in a page fault
+    # whose report says why, with a backtrace through the allocation.
+    run = boot(kernel=KERNEL_ELF, append="selftest=out-of-memory", smp=2, memory=64,
+               timeout=TIMEOUT_KERNEL, until=["kernel_main"], grace=5)
+    assert run.lines_containing("cause: out of memory"), "the report does not say the machine is out of memory"
+    assert run.lines_containing("backtrace:"), "no backtrace"
+    assert run.lines_containing("kernel_main"), "the backtrace does not reach kernel_main"
+    assert run.status >= 3 and run.status != 124, f"QEMU exit status {run.status}: expected a failure status"
+
+
 def test_goroutine_stack_grows_then_overflows():
     # A goroutine's stack grows page by page (each first touch faults and
     # the kernel maps a page) until the guard page below its reservation:
