@@ -54,7 +54,8 @@ static bool gc_type_word_is_pointer(const struct gc_type *type, size_t index)
 
 // Sets the pointer bits of the object at `object`, `elemsize` bytes of which
 // `datasize` hold an array of `type` (the rest: no pointers).
-static void heap_bits_set_type(uintptr_t object, size_t elemsize, size_t datasize, const struct gc_type *type)
+static inline void heap_bits_set_type(uintptr_t object, size_t elemsize, size_t datasize,
+                                      const struct gc_type *type)
 {
     size_t words = elemsize / sizeof(void *);
     size_t data_words = datasize / sizeof(void *);
@@ -160,11 +161,23 @@ static void out_of_memory(size_t size)
     runtime_throwf("out of memory allocating %zu bytes", size);
 }
 
+// What every small object gets once it has a slot in `span`: zeroed if the
+// slot may hold old data, its pointer bits if it has pointers, a count.
+static inline void *small_object_ready(struct mcache *mcache, struct mspan *span, uintptr_t object, size_t size,
+                                       const struct gc_type *type, uint32_t size_class)
+{
+    if (span->needzero)
+        memset((void *)object, 0, span->elemsize);
+    if (type)
+        heap_bits_set_type(object, span->elemsize, size, type);
+    mcache_count(&mcache->stats.mallocs[size_class], 1);
+    return (void *)object;
+}
+
 static void *malloc_small(struct mcache *mcache, size_t size, const struct gc_type *type)
 {
-    bool noscan = type == NULL;
     uint32_t size_class = size_class_of(size);
-    uint32_t span_class = span_class_make(size_class, noscan);
+    uint32_t span_class = span_class_make(size_class, type == NULL);
     struct mspan *span = mcache->alloc[span_class];
     uintptr_t object = next_free_fast(span);
     if (object == 0) {
@@ -172,13 +185,7 @@ static void *malloc_small(struct mcache *mcache, size_t size, const struct gc_ty
         if (object == 0)
             out_of_memory(size);
     }
-    size_t elemsize = span->elemsize;
-    if (span->needzero)
-        memset((void *)object, 0, elemsize);
-    if (!noscan)
-        heap_bits_set_type(object, elemsize, size, type);
-    mcache_count(&mcache->stats.mallocs[size_class], 1);
-    return (void *)object;
+    return small_object_ready(mcache, span, object, size, type, size_class);
 }
 
 static void *malloc_tiny(struct mcache *mcache, size_t size)
@@ -277,13 +284,7 @@ static inline void *gc_new_fast(const struct gc_type *type)
     uintptr_t object = next_free_fast(span);
     if (object == 0)
         return NULL;
-    if (span->needzero)
-        memset((void *)object, 0, span->elemsize);
-    struct heap_arena *arena = heap_arena_of(object);
-    heap_bits_write(arena, (object % HEAP_ARENA_SIZE) / sizeof(void *), (unsigned)(span->elemsize / sizeof(void *)),
-                    type->pointers);
-    mcache_count(&mcache->stats.mallocs[size_class], 1);
-    return (void *)object;
+    return small_object_ready(mcache, span, object, size, type, size_class);
 }
 
 void *gc_new(const struct gc_type *type)

@@ -104,6 +104,30 @@ void runtime_malloc_debug(bool enabled)
     store_relaxed(&malloc_debug_state, enabled ? MALLOC_DEBUG_ON : MALLOC_DEBUG_OFF);
 }
 
+/* --- A P's lists ------------------------------------------------------------ */
+
+static inline void *manual_list_pop(struct manual_free_list *list)
+{
+    void *object = list->head;
+    if (object) {
+        list->head = *(void **)object;
+        list->count--;
+        mcache_count(&list->mallocs, 1);
+    }
+    return object;
+}
+
+static inline void manual_list_push(struct mcache *mcache, uint32_t size_class, void *object)
+{
+    struct manual_free_list *list = &mcache->manual[size_class];
+    *(void **)object = list->head;
+    list->head = object;
+    list->count++;
+    mcache_count(&list->frees, 1);
+    if (list->count > list->max)
+        manual_list_overflow(mcache, list, size_class);
+}
+
 /* --- The central ----------------------------------------------------------- */
 
 // One object out of span: a freed one, else a never-used one; 0 if none.
@@ -241,15 +265,12 @@ static void *malloc_small_manual(struct mcache *mcache, size_t size)
 {
     uint32_t size_class = size_class_of(size);
     struct manual_free_list *list = &mcache->manual[size_class];
-    void *object = list->head;
+    void *object = manual_list_pop(list);
     if (object == NULL) {
         if (!manual_central_fill(list, size_class))
             return NULL;
-        object = list->head;
+        object = manual_list_pop(list);
     }
-    list->head = *(void **)object;
-    list->count--;
-    mcache_count(&list->mallocs, 1);
     if (malloc_debug_enabled())
         manual_debug_mark(heap_span_of((uintptr_t)object), object, true);
     return object;
@@ -275,14 +296,9 @@ void *runtime_malloc(size_t size)
 {
     struct mcache *mcache = mcache_current();
     if (mcache && size - 1 < SIZE_CLASS_MAX_SMALL_SIZE && load_relaxed(&malloc_debug_state) == MALLOC_DEBUG_OFF) {
-        struct manual_free_list *list = &mcache->manual[size_class_of(size)];
-        void *object = list->head;
-        if (object) {
-            list->head = *(void **)object;
-            list->count--;
-            mcache_count(&list->mallocs, 1);
+        void *object = manual_list_pop(&mcache->manual[size_class_of(size)]);
+        if (object)
             return object;
-        }
     }
     return runtime_malloc_slow(size);
 }
@@ -318,13 +334,7 @@ static __attribute__((noinline)) void runtime_free_slow(void *pointer, struct ms
         mcache_count(&mcache->stats.large_bytes_freed, span->elemsize);
         mheap_free(span);
     } else {
-        struct manual_free_list *list = &mcache->manual[size_class];
-        *(void **)pointer = list->head;
-        list->head = pointer;
-        list->count++;
-        mcache_count(&list->frees, 1);
-        if (list->count > list->max)
-            manual_list_overflow(mcache, list, size_class);
+        manual_list_push(mcache, size_class, pointer);
     }
     mcache_release(global);
 }
@@ -342,13 +352,7 @@ void runtime_free(void *pointer)
     uint32_t size_class = arena ? arena->manual_class[(address >> HEAP_PAGE_SHIFT) % HEAP_ARENA_PAGES] : 0;
     struct mcache *mcache = mcache_current();
     if (size_class != 0 && mcache && load_relaxed(&malloc_debug_state) == MALLOC_DEBUG_OFF) {
-        struct manual_free_list *list = &mcache->manual[size_class];
-        *(void **)pointer = list->head;
-        list->head = pointer;
-        list->count++;
-        mcache_count(&list->frees, 1);
-        if (list->count > list->max)
-            manual_list_overflow(mcache, list, size_class);
+        manual_list_push(mcache, size_class, pointer);
         return;
     }
     if (pointer != NULL)

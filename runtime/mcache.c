@@ -52,7 +52,7 @@ void mcache_release_all(struct mcache *mcache)
 {
     for (uint32_t i = 0; i < SPAN_CLASS_COUNT; i++) {
         if (mcache->alloc[i] != &mspan_empty)
-            mcentral_uncache_span(&mcentral_typed[i], mcache->alloc[i]);
+            mcentral_uncache_span(mcache->alloc[i]);
         mcache->alloc[i] = &mspan_empty;
     }
     mcache->tiny = 0;
@@ -63,7 +63,7 @@ bool mcache_refill(struct mcache *mcache, uint32_t span_class)
 {
     struct mspan *old = mcache->alloc[span_class];
     if (old != &mspan_empty)
-        mcentral_uncache_span(&mcentral_typed[span_class], old);
+        mcentral_uncache_span(old);
     mcache->alloc[span_class] = &mspan_empty;
     struct mspan *span = mcentral_cache_span(&mcentral_typed[span_class]);
     if (span == NULL)

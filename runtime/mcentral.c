@@ -108,22 +108,17 @@ have_span:
     return span;
 }
 
-void mcentral_uncache_span(struct mcentral *central, struct mspan *span)
+void mcentral_uncache_span(struct mspan *span)
 {
     // mheap_begin_sweep wants every mcache emptied first: a span cached
     // across the flip would come back looking swept with its dead objects.
     if (load_relaxed(&span->sweepgen) != load_relaxed(&mheap.sweepgen))
         runtime_throwf("mcentral: span at %#lx was cached across a sweep generation", (unsigned long)span->start);
-    runtime_lock_acquire(&central->lock);
-    if (span->alloc_count < span->nelems)
-        mcentral_list_push(mcentral_partial(central, true), span);
-    else
-        mcentral_list_push(mcentral_full(central, true), span);
-    runtime_lock_release(&central->lock);
+    mcentral_put_swept(span);
 }
 
-// A span that sweeping found still in use goes back to its set (the
-// background sweeper's way back; lazy sweeping keeps the span instead).
+// A swept span goes to its class's partial or full swept list: a span an
+// mcache is done with, one the background sweeper kept, a new large one.
 void mcentral_put_swept(struct mspan *span)
 {
     struct mcentral *central = &mcentral_typed[span->span_class];

@@ -69,7 +69,7 @@ struct mspan {
     uint64_t alloc_cache;
     uint64_t *alloc_bits;        // 1 = allocated (as of the last sweep)
     uint64_t *gcmark_bits;       // 1 = marked; swapped with alloc_bits at sweep
-    uint32_t sweepgen;           // see mheap.sweepgen (the collector, issue 5)
+    uint32_t sweepgen;           // against mheap.sweepgen: swept or not (mgcsweep.c)
 
     // Manual spans: freed objects linked through their first word; fresh
     // objects from freeindex on. Touched only under the mcentral's lock.
@@ -109,7 +109,7 @@ struct mheap {
     uint64_t inuse_pages;        // pages in spans
     uint64_t manual_pages;       // of those, in manual spans
     uint64_t span_count;
-    uint32_t sweepgen;           // the collector's sweep generation (issue 5)
+    uint32_t sweepgen;           // the sweep generation, +2 per collection (mgcsweep.c)
     uint64_t scavenge_due;       // when the next idle M scavenges (mheap_scavenge_when_idle)
 };
 
@@ -165,7 +165,7 @@ extern struct mcentral mcentral_typed[SPAN_CLASS_COUNT];
 // heap is out of memory.
 struct mspan *mcentral_cache_span(struct mcentral *central);
 // An mcache is done with `span` (it has no free object left).
-void mcentral_uncache_span(struct mcentral *central, struct mspan *span);
+void mcentral_uncache_span(struct mspan *span);
 void mcentral_list_remove(struct mspan **list, struct mspan *span);
 // Loads span->alloc_cache from the allocation bits at `index`, a multiple of 64.
 void mspan_refill_alloc_cache(struct mspan *span, uint32_t index);
