@@ -56,6 +56,7 @@
 #include "tlb.h"
 #include "traps.h"
 #include "malloc.h"
+#include "gc.h"
 #include "runtime_internal.h"
 #include <string.h>
 
@@ -174,13 +175,6 @@ void platform_wake(uint32_t *address, int count)
 
 static bool reserved_page_fault(uint64_t address, uint64_t error_code);
 static void explain_fault(uint64_t address);
-
-// Demand paging maps 4 KiB pages; large pages for the heap are future work.
-void platform_hint_huge_pages(void *address, size_t size)
-{
-    (void)address;
-    (void)size;
-}
 
 void *platform_reserve(size_t size)
 {
@@ -376,6 +370,14 @@ static void tick(struct trap_frame *frame)
 bool platform_malloc_debug_requested(void)
 {
     return kernel_options.mallocdebug;
+}
+
+// The image's data and bss: globals that may hold pointers to collected
+// objects. Scanned conservatively every cycle.
+void platform_register_gc_roots(void)
+{
+    extern char _kernel_data_start[], _kernel_end[];
+    gc_add_root(_kernel_data_start, (size_t)(_kernel_end - _kernel_data_start), "kernel data and bss");
 }
 
 void platform_runtime_defaults(struct runtime_config *config)

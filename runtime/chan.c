@@ -76,6 +76,14 @@ struct chan *chan_make(size_t element_size, size_t capacity)
     c->buf = (uint8_t *)c + header;   // with no ring, points past the end; never dereferenced
     c->elemsize = element_size;
     c->dataqsiz = capacity;
+    // The ring may hold pointers to collected objects while they are in
+    // flight: the collector scans it as a root.
+    if (capacity && element_size >= sizeof(void *)) {
+        c->ring_root.start = (uintptr_t)c->buf;
+        c->ring_root.size = element_size * capacity;
+        c->ring_root.name = "a channel's buffer";
+        gc_root_add(&c->ring_root);
+    }
     return c;
 }
 
@@ -88,6 +96,8 @@ void chan_free_memory(struct chan *c)
     // than corrupt the heap later.
     if (waiters)
         runtime_throw("chan_free of a channel that goroutines are waiting on");
+    if (c->ring_root.start)
+        gc_root_remove(&c->ring_root);
     runtime_free(c);
 }
 

@@ -33,6 +33,7 @@
 
 #include "chan.h"
 #include "malloc.h"
+#include "mgc.h"
 #include "runtime_internal.h"
 #include <stdbool.h>
 #include <stddef.h>
@@ -71,6 +72,7 @@ struct chan {
     struct waitq sendq;          // goroutines blocked sending
     struct chan_timer *timer;    // the timer that sends on this channel (chan_timer.c), or NULL
     struct runtime_lock lock;    // guards every field above except the immutable ones
+    struct gc_root ring_root;    // the ring, registered with the collector (chan.c)
 };
 
 /* --- Queues of waiting goroutines (chan.c) -------------------------------- */
@@ -94,8 +96,14 @@ static inline void *chan_buffer_slot(struct chan *c, size_t index)
 // so its pointers may be NULL.
 // Word-sized elements (pointers, integers) are the common case: copied
 // with one move instead of a call to memmove.
+// Every element a channel moves -- into the ring, out of it, straight to a
+// waiting goroutine -- passes here. While the collector marks, what it
+// carries is shaded: a channel is a place pointers live that gc_store
+// never sees (the write barrier for channels, as Go's typedmemmove).
 static inline void chan_element_copy(struct chan *c, void *destination, const void *source)
 {
+    if (__builtin_expect(gc_marking(), 0))
+        gc_shade_range(source, c->elemsize);
     if (c->elemsize == sizeof(uint64_t))
         __builtin_memcpy(destination, source, sizeof(uint64_t));
     else if (c->elemsize)

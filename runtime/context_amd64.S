@@ -115,4 +115,26 @@ runtime_async_preempt:
         ret
         .size runtime_async_preempt, . - runtime_async_preempt
 
+/* void entersyscall(void): saves the caller's callee-saved registers and
+ * its stack pointer for the collector -- while the G is in the call, its
+ * stack above that point and those registers are all it holds -- and goes
+ * on in C (proc.c's entersyscall_save). The registers are read here, before
+ * any C code can have changed them. */
+        .global entersyscall
+        .type entersyscall, @function
+entersyscall:
+        subq    $56, %rsp               /* 6 registers; keeps RSP 16-byte aligned for the call */
+        movq    %rbx, 0(%rsp)
+        movq    %rbp, 8(%rsp)
+        movq    %r12, 16(%rsp)
+        movq    %r13, 24(%rsp)
+        movq    %r14, 32(%rsp)
+        movq    %r15, 40(%rsp)
+        movq    %rsp, %rdi              /* the registers */
+        leaq    64(%rsp), %rsi          /* the caller's RSP once we return */
+        callq   entersyscall_save
+        addq    $56, %rsp
+        ret
+        .size entersyscall, . - entersyscall
+
         .section .note.GNU-stack, "", @progbits

@@ -18,9 +18,15 @@
  * scan it precisely; a noscan object lives in a noscan span the collector
  * never looks inside. Memory is zeroed unless the span is known fresh.
  *
+ * While the collector marks, every new object is marked at once (black:
+ * it holds nothing the mark has not seen), and the allocating goroutine
+ * pays for its allocation in marking (an assist, mgcmark.c). Allocation is
+ * also where cycles start: when a new span or a large object takes the
+ * heap past the pacer's trigger (mgcpacer.c).
+ *
  * Allocation is a safe point: a pending preemption is honoured first.
  */
-#include "mheap.h"
+#include "mgc.h"
 #include <string.h>
 
 #define TINY_SIZE 16
@@ -39,9 +45,11 @@ static inline void heap_bits_write(struct heap_arena *arena, size_t word, unsign
     unsigned shift = word % 64;
     uint64_t mask = count == 64 ? ~(uint64_t)0 : ((uint64_t)1 << count) - 1;
     value &= mask;
-    bits[0] = (bits[0] & ~(mask << shift)) | value << shift;
+    // Relaxed atomics, not plain accesses: markers read these words while
+    // this P writes its neighbours' bits (only the span's owner writes).
+    store_relaxed(&bits[0], (load_relaxed(&bits[0]) & ~(mask << shift)) | value << shift);
     if (shift + count > 64)
-        bits[1] = (bits[1] & ~(mask >> (64 - shift))) | value >> (64 - shift);
+        store_relaxed(&bits[1], (load_relaxed(&bits[1]) & ~(mask >> (64 - shift))) | value >> (64 - shift));
 }
 
 // Whether word `index` of an object of `type` holds a pointer.
@@ -101,7 +109,7 @@ static inline uintptr_t next_free_fast(struct mspan *span)
     if (result >= span->nelems || (next % 64 == 0 && next != span->nelems))
         return 0;   // past the end, or the cache needs refilling: the slow path
     span->alloc_cache = bit == 63 ? 0 : cache >> (bit + 1);
-    span->freeindex = next;
+    store_relaxed(&span->freeindex, next);   // the collector reads it (mgcmark.c)
     span->alloc_count++;
     return span->start + (uintptr_t)result * span->elemsize;
 }
@@ -116,7 +124,7 @@ static uint32_t mspan_next_free_index(struct mspan *span)
         if (cache == 0) {
             // The rest of this group is allocated: on to the next.
             uint32_t group = (span->freeindex + 64) & ~63u;
-            span->freeindex = group < span->nelems ? group : span->nelems;
+            store_relaxed(&span->freeindex, group < span->nelems ? group : span->nelems);
             if (group < span->nelems)
                 mspan_refill_alloc_cache(span, group);
             continue;
@@ -127,13 +135,13 @@ static uint32_t mspan_next_free_index(struct mspan *span)
             break;
         uint32_t next = result + 1;
         span->alloc_cache = bit == 63 ? 0 : cache >> (bit + 1);
-        span->freeindex = next;
+        store_relaxed(&span->freeindex, next);
         if (next % 64 == 0 && next < span->nelems)
             mspan_refill_alloc_cache(span, next);
         span->alloc_count++;
         return result;
     }
-    span->freeindex = span->nelems;
+    store_relaxed(&span->freeindex, span->nelems);
     return span->nelems;
 }
 
@@ -170,6 +178,8 @@ static inline void *small_object_ready(struct mcache *mcache, struct mspan *span
         memset((void *)object, 0, span->elemsize);
     if (type)
         heap_bits_set_type(object, span->elemsize, size, type);
+    if (__builtin_expect(gc_marking(), 0))
+        gc_mark_new_object(span, object);
     mcache_count(&mcache->stats.mallocs[size_class], 1);
     return (void *)object;
 }
@@ -224,7 +234,7 @@ static void *malloc_large(struct mcache *mcache, size_t size, const struct gc_ty
     struct mspan *span = mheap_alloc(npages, MSPAN_IN_USE, span_class_make(0, noscan));
     if (span == NULL)
         out_of_memory(size);
-    span->freeindex = 1;
+    store_relaxed(&span->freeindex, 1);
     span->alloc_count = 1;
     span->alloc_cache = 0;
     // On its class's full list, as in Go, where sweeping will find it.
@@ -233,6 +243,10 @@ static void *malloc_large(struct mcache *mcache, size_t size, const struct gc_ty
         memset((void *)span->start, 0, span->elemsize);
     if (!noscan)
         heap_bits_set_type(span->start, span->elemsize, size, type);
+    if (gc_marking())
+        gc_mark_new_object(span, span->start);
+    if (gc_pacer_heap_grew(span->elemsize))
+        __atomic_store_n(&gc_start_wanted, 1, __ATOMIC_RELAXED);
     mcache_count(&mcache->stats.mallocs[SIZE_CLASS_COUNT], 1);
     mcache_count(&mcache->stats.large_bytes_allocated, span->elemsize);
     return (void *)span->start;
@@ -257,6 +271,13 @@ static void *malloc_typed(size_t size, const struct gc_type *type)
         object = malloc_large(mcache, size, type);
     }
     mcache_release(global);
+    if (!global) {
+        struct g *gp = getm()->curg;
+        if (gp && gc_marking())
+            gc_assist_alloc(gp, size);
+        if (__builtin_expect(gc_stress_every != 0 || __atomic_load_n(&gc_start_wanted, __ATOMIC_RELAXED), 0) && gp)
+            gc_maybe_start();
+    }
     return object;
 }
 
@@ -279,6 +300,16 @@ static inline void *gc_new_fast(const struct gc_type *type)
     if (mcache == NULL || m->curg == NULL || load_relaxed(&m->curg->preempt) || size - 1 >= 64 * sizeof(void *) ||
         type->pointer_bitmap || type->pointers == 0)
         return NULL;
+    if (__builtin_expect(gc_stress_every != 0, 0))
+        return NULL;   // the general path counts allocations for gcstress
+    if (__builtin_expect(gc_marking(), 0)) {
+        // While marking, the fast path takes only what the G's assist
+        // credit covers; a G in debt goes the general way and assists.
+        struct g *gp = m->curg;
+        if (gp->gc_assist_cycle != load_relaxed(&gc_cycle) || gp->gc_assist_bytes < (int64_t)size)
+            return NULL;
+        gp->gc_assist_bytes -= (int64_t)size;
+    }
     uint32_t size_class = size_class_of(size);
     struct mspan *span = mcache->alloc[span_class_make(size_class, false)];
     uintptr_t object = next_free_fast(span);
@@ -317,6 +348,14 @@ void *runtime_heap_object(const void *address, size_t *size)
     if (span == NULL)
         return NULL;
     uintptr_t base = mspan_object_base(span, (uintptr_t)address);
+    if (span->state == MSPAN_IN_USE) {
+        // A free slot holds no object (freed by the collector, or never
+        // used): see mgcmark.c's gc_slot_free.
+        uint32_t index = (uint32_t)(((uint64_t)(base - span->start) * span->divide_magic) >> 32);
+        if (load_relaxed(&span->sweepgen) == load_relaxed(&mheap.sweepgen) && index >= load_relaxed(&span->freeindex) &&
+            !(span->alloc_bits[index / 64] >> (index % 64) & 1))
+            return NULL;
+    }
     if (size)
         *size = span->elemsize;
     return (void *)base;

@@ -15,7 +15,7 @@
  * with no free object: the fast path then needs no NULL check, and the
  * first allocation of each class simply refills (Go's emptymspan).
  */
-#include "mheap.h"
+#include "mgc.h"
 
 static struct mspan mspan_empty;   // nelems 0, alloc_cache 0: never has a free object
 
@@ -69,5 +69,8 @@ bool mcache_refill(struct mcache *mcache, uint32_t span_class)
     if (span == NULL)
         return false;
     mcache->alloc[span_class] = span;
+    // Its free objects count as allocated from now (the pacer's heap_live).
+    if (gc_pacer_heap_grew((uint64_t)(span->nelems - span->alloc_count) * span->elemsize))
+        __atomic_store_n(&gc_start_wanted, 1, __ATOMIC_RELAXED);
     return true;
 }

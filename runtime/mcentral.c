@@ -25,7 +25,7 @@ void mcentral_list_push(struct mspan **list, struct mspan *span)
     span->next = *list;
     if (*list)
         (*list)->prev = span;
-    *list = span;
+    __atomic_store_n(list, span, __ATOMIC_RELAXED);   // mcentral_next_unswept peeks without the lock
 }
 
 void mcentral_list_remove(struct mspan **list, struct mspan *span)
@@ -33,7 +33,7 @@ void mcentral_list_remove(struct mspan **list, struct mspan *span)
     if (span->prev)
         span->prev->next = span->next;
     else
-        *list = span->next;
+        __atomic_store_n(list, span->next, __ATOMIC_RELAXED);
     if (span->next)
         span->next->prev = span->prev;
     span->next = span->prev = NULL;
@@ -136,7 +136,8 @@ struct mspan *mcentral_next_unswept(void)
 {
     for (uint32_t i = 0; i < SPAN_CLASS_COUNT; i++) {
         struct mcentral *central = &mcentral_typed[i];
-        if (*mcentral_partial(central, false) == NULL && *mcentral_full(central, false) == NULL)
+        if (__atomic_load_n(mcentral_partial(central, false), __ATOMIC_RELAXED) == NULL &&
+            __atomic_load_n(mcentral_full(central, false), __ATOMIC_RELAXED) == NULL)
             continue;   // a racy look: a miss is only a span swept later, lazily
         runtime_lock_acquire(&central->lock);
         struct mspan *span = mcentral_take_unswept(mcentral_partial(central, false));

@@ -9,29 +9,48 @@
  * free slots through the new allocation bits. A span with no surviving
  * object goes back to the heap; a large object's span, unmarked, too.
  *
- * When: sweeping is lazy. mheap_begin_sweep starts a generation by adding
- * 2 to mheap.sweepgen, which makes every typed span "unswept" at once
- * without touching any (see mcentral.c). From then on a span is swept by
- * whoever needs it first: an mcache refilling from its mcentral
- * (mcentral_cache_span), or mheap_sweep_all, which the collector (issue 5)
- * will run from a background goroutine and before the next collection.
- * Each span is claimed with a compare-and-swap of its sweepgen, so two
- * sweepers never sweep the same span.
+ * When: sweeping is lazy. mheap_begin_sweep (at the end of each mark,
+ * mgc.c) starts a generation by adding 2 to mheap.sweepgen, which makes
+ * every typed span "unswept" at once without touching any (see mcentral.c).
+ * From then on a span is swept by whoever needs it first: an mcache
+ * refilling from its mcentral (mcentral_cache_span), the background
+ * sweeper goroutine below, or mheap_sweep_all, which the next cycle runs
+ * before it marks. Each span is claimed with a compare-and-swap of its
+ * sweepgen, so two sweepers never sweep the same span.
  *
- * The collector that sets mark bits is issue 5; the tests set them by hand.
+ * With gccheckmark=1 freed objects are filled with GC_POISON_BYTE (0xdf),
+ * so that a reachable object freed by mistake shows as garbage at once.
  */
-#include "mheap.h"
+#include "mgc.h"
+#include "sema.h"
 #include <string.h>
 
 uint64_t sweep_frees[SIZE_CLASS_COUNT + 1];
 uint64_t sweep_large_bytes_freed;
+uint32_t mheap_sweeps_active;
 
 bool mspan_claim_for_sweep(struct mspan *span)
 {
     uint32_t generation = load_relaxed(&mheap.sweepgen);
     uint32_t unswept = generation - 2;
-    return __atomic_compare_exchange_n(&span->sweepgen, &unswept, generation - 1, false, __ATOMIC_ACQ_REL,
-                                       __ATOMIC_RELAXED);
+    __atomic_add_fetch(&mheap_sweeps_active, 1, __ATOMIC_ACQ_REL);
+    if (__atomic_compare_exchange_n(&span->sweepgen, &unswept, generation - 1, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_RELAXED))
+        return true;
+    __atomic_sub_fetch(&mheap_sweeps_active, 1, __ATOMIC_ACQ_REL);
+    return false;
+}
+
+// Fills the objects sweeping frees -- allocated, and not marked -- with
+// the poison byte.
+static void poison_freed_objects(struct mspan *span)
+{
+    for (uint32_t i = 0; i < span->nelems; i++) {
+        bool allocated = i < span->freeindex || (span->alloc_bits[i / 64] >> (i % 64) & 1);
+        bool marked = span->gcmark_bits[i / 64] >> (i % 64) & 1;
+        if (allocated && !marked)
+            memset((void *)(span->start + (uintptr_t)i * span->elemsize), GC_POISON_BYTE, span->elemsize);
+    }
 }
 
 static uint32_t count_marked(const uint64_t *bits, uint32_t count)
@@ -63,9 +82,12 @@ bool mspan_sweep(struct mspan *span)
         __atomic_add_fetch(&sweep_frees[size_class == 0 ? SIZE_CLASS_COUNT : size_class], freed, __ATOMIC_RELAXED);
         if (size_class == 0)
             __atomic_add_fetch(&sweep_large_bytes_freed, span->elemsize, __ATOMIC_RELAXED);
+        if (gc_poison_enabled)
+            poison_freed_objects(span);
     }
     if (live == 0) {
         mheap_free(span);
+        __atomic_sub_fetch(&mheap_sweeps_active, 1, __ATOMIC_ACQ_REL);
         return false;
     }
     // The marks become the allocation bits; the old allocation bits,
@@ -79,6 +101,7 @@ bool mspan_sweep(struct mspan *span)
     if (freed)
         span->needzero = true;   // freed objects hold their old contents
     __atomic_store_n(&span->sweepgen, generation, __ATOMIC_RELEASE);
+    __atomic_sub_fetch(&mheap_sweeps_active, 1, __ATOMIC_ACQ_REL);
     return true;
 }
 
@@ -101,4 +124,36 @@ size_t mheap_sweep_all(void)
         swept++;
     }
     return swept;
+}
+
+/* --- The background sweeper (Go's bgsweep) ----------------------------------
+ * A goroutine that sweeps what allocation has not, after each mark, so that
+ * the next cycle finds the heap swept and freed pages go back to the heap
+ * soon. It yields after every few spans: sweeping is background work. */
+
+static uint32_t sweeper_sema;
+
+static void gc_background_sweeper(void *unused)
+{
+    (void)unused;
+    for (;;) {
+        semacquire1(&sweeper_sema, false, WAIT_REASON_GC_SWEEP_WAIT);
+        struct mspan *span;
+        for (int swept = 1; (span = mcentral_next_unswept()) != NULL; swept++) {
+            if (mspan_sweep(span))
+                mcentral_put_swept(span);
+            if (swept % 16 == 0)
+                gosched();
+        }
+    }
+}
+
+void gc_sweeper_start(void)
+{
+    go(gc_background_sweeper, NULL);
+}
+
+void gc_sweeper_wake(void)
+{
+    semrelease(&sweeper_sema);
 }

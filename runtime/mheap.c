@@ -93,10 +93,6 @@ static bool mheap_grow(size_t bytes)
             return false;
         __atomic_store_n(&mheap.arenas[arena_base >> HEAP_ARENA_SHIFT], arena, __ATOMIC_RELEASE);
     }
-    // Large pages only once the heap is big: in the first arena, a small
-    // program would pay 2 MiB of resident memory for its first few objects.
-    if (mheap.sys_bytes > 0)
-        platform_hint_huge_pages((void *)base, size);
     page_alloc_grow(&mheap.pages, base, size);
     store_relaxed(&mheap.sys_bytes, mheap.sys_bytes + size);
     return true;
@@ -157,7 +153,6 @@ struct mspan *mheap_alloc(size_t npages, enum mspan_state state, uint32_t span_c
     struct mspan *span = span_record_allocate();
     span->start = start;
     span->npages = npages;
-    span->state = state;
     span->span_class = span_class;
     span->needzero = mheap_run_needs_zero(start, npages);
     span->sweepgen = mheap.sweepgen;
@@ -179,6 +174,9 @@ struct mspan *mheap_alloc(size_t npages, enum mspan_state state, uint32_t span_c
     } else if (malloc_debug_enabled()) {
         span->alloc_bits = gcbits_allocate(span->nelems);   // malloc_manual.c's checks
     }
+    // The state last: the collector reads a span's fields only once it
+    // has seen it in use (mgcmark.c's gc_span_of).
+    __atomic_store_n(&span->state, (uint8_t)state, __ATOMIC_RELEASE);
     mheap.inuse_pages += npages;
     if (state == MSPAN_MANUAL)
         mheap.manual_pages += npages;
@@ -201,7 +199,7 @@ void mheap_free(struct mspan *span)
     mheap.span_count--;
     gcbits_release(span->alloc_bits, span->nelems);
     gcbits_release(span->gcmark_bits, span->nelems);
-    span->state = MSPAN_DEAD;
+    __atomic_store_n(&span->state, (uint8_t)MSPAN_DEAD, __ATOMIC_RELEASE);
     span->next = mheap.free_spans;
     mheap.free_spans = span;
     runtime_lock_release(&mheap.lock);

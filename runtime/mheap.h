@@ -98,6 +98,7 @@ struct heap_arena {
     uint8_t manual_class[HEAP_ARENA_PAGES];
     uint64_t pointer_bits[HEAP_ARENA_SIZE / sizeof(void *) / 64];
     uintptr_t zeroed_base;       // pages at and above this offset were never used
+    uint64_t *checkmark_bits;    // one bit per word, for gccheckmark=1 (mgccheckmark.c); NULL until then
 };
 
 struct mheap {
@@ -132,7 +133,8 @@ static inline struct mspan *heap_span_of(uintptr_t address)
         return NULL;
     struct mspan *span = __atomic_load_n(&arena->spans[(address >> HEAP_PAGE_SHIFT) % HEAP_ARENA_PAGES],
                                          __ATOMIC_ACQUIRE);
-    if (span == NULL || span->state == MSPAN_DEAD || address < span->start || address >= span->limit)
+    if (span == NULL || __atomic_load_n(&span->state, __ATOMIC_ACQUIRE) == MSPAN_DEAD || address < span->start ||
+        address >= span->limit)
         return NULL;
     return span;
 }
@@ -190,6 +192,9 @@ bool mspan_sweep(struct mspan *span);
 void mheap_begin_sweep(void);
 // Sweeps every span not yet swept (Go's finishsweep_m); returns how many.
 size_t mheap_sweep_all(void);
+// Spans claimed and not yet swept (atomic): sweeping is done when this is 0
+// and no span is unswept.
+extern uint32_t mheap_sweeps_active;
 // Hands every span an mcache holds back to its mcentral (Go's releaseAll).
 void mcache_release_all(struct mcache *mcache);
 // Objects freed by sweeping, by size class ([SIZE_CLASS_COUNT]: large),

@@ -68,12 +68,6 @@ bool platform_guard(void *address, size_t size);
 // The contents of [address, address + size) are no longer needed: the memory
 // behind them may be given back; the range stays usable (reads zero).
 void platform_release(void *address, size_t size);
-// A hint that [address, address + size), heap memory that is about to be
-// filled, is best backed by large pages: hosted, madvise(MADV_HUGEPAGE), so
-// that a growing heap takes one page fault per 2 MiB instead of per 4 KiB
-// (Linux's transparent huge pages are in "madvise" mode by default). The
-// kernel maps 4 KiB pages on demand and takes no hint.
-void platform_hint_huge_pages(void *address, size_t size);
 
 /* --- Preemption ---------------------------------------------------------- */
 
@@ -101,6 +95,10 @@ struct runtime_config;
 // environment hosted (GOMAXPROCS, HARDWAY_SCHEDTRACE), the kernel command
 // line in the kernel (procs=, schedtrace=).
 void platform_runtime_defaults(struct runtime_config *config);
+// Registers the collector's roots that the port knows of (gc_add_root):
+// in the kernel, the image's data and bss; hosted, none (a program
+// registers the globals that hold collected pointers).
+void platform_register_gc_roots(void);
 // Whether the user asked for the allocator's debug checks (hosted: the
 // environment's HARDWAY_MALLOCDEBUG=1; kernel: mallocdebug=1). Asked at the
 // first allocation, which may come before the scheduler starts.

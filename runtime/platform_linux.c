@@ -206,11 +206,6 @@ void platform_release(void *address, size_t size)
     madvise(address, size, MADV_DONTNEED);
 }
 
-void platform_hint_huge_pages(void *address, size_t size)
-{
-    madvise(address, size, MADV_HUGEPAGE);   // advice: failing is harmless
-}
-
 /* --- Signals: preemption and faults -------------------------------------- */
 
 void platform_preempt(struct m *m)
@@ -310,6 +305,22 @@ void platform_runtime_defaults(struct runtime_config *config)
         config->schedtrace_ms = environment_number("HARDWAY_SCHEDTRACE");
     if (!config->memstats)
         config->memstats = environment_number("HARDWAY_MEMSTATS") != 0;
+    const char *gogc = getenv("GOGC");
+    if (config->gogc == 0 && gogc && *gogc && !runtime_parse_gogc(gogc, &config->gogc))
+        runtime_printf("runtime: ignoring GOGC=%s: not a percentage or \"off\"\n", gogc);
+    const char *limit = getenv("GOMEMLIMIT");
+    if (config->gomemlimit == 0 && limit && *limit && !runtime_parse_memory_limit(limit, &config->gomemlimit))
+        runtime_printf("runtime: ignoring GOMEMLIMIT=%s: not a size (bytes, KiB, MiB, GiB)\n", limit);
+    if (!config->gctrace)
+        config->gctrace = environment_number("HARDWAY_GCTRACE") != 0;
+    if (!config->gccheckmark)
+        config->gccheckmark = environment_number("HARDWAY_GCCHECKMARK") != 0;
+    if (config->gcstress == 0)
+        config->gcstress = environment_number("HARDWAY_GCSTRESS");
+}
+
+void platform_register_gc_roots(void)
+{
 }
 
 bool platform_malloc_debug_requested(void)

@@ -50,6 +50,9 @@ static const char *const wait_reasons[WAIT_REASON_COUNT] = {
     [WAIT_REASON_ONCE] = "sync.Once.Do",
     [WAIT_REASON_PREEMPTED] = "preempted",
     [WAIT_REASON_NETWORK] = "IO wait",
+    [WAIT_REASON_GC_WORKER_IDLE] = "GC worker (idle)",
+    [WAIT_REASON_GC_SWEEP_WAIT] = "GC sweep wait",
+    [WAIT_REASON_GC_CYCLE] = "wait for GC cycle",
 };
 
 const char *wait_reason_string(enum wait_reason reason)

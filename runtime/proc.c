@@ -44,6 +44,7 @@
  */
 #include "runtime_internal.h"
 #include "malloc.h"
+#include "mgc.h"
 #include "race.h"
 #include <stdarg.h>
 #include <stdio.h>
@@ -74,6 +75,7 @@ static int schedtrace_ms;
 static struct m *new_m(void);
 static void start_m(struct p *pp, bool spinning);
 static void schedule(void) __attribute__((noreturn));
+static void preempt_one(struct p *pp);
 static bool stack_for_new_g(struct p *pp, struct stack *stack);
 
 /* --- Small helpers ------------------------------------------------------- */
@@ -519,6 +521,11 @@ static void wake_p(void)
     start_m(NULL, true);
 }
 
+void sched_wake_idle_p(void)
+{
+    wake_p();
+}
+
 // A spinning M found work: it stops spinning, and if it was the last spinner
 // another M starts spinning, so the remaining work (if any) is picked up.
 static void reset_spinning(struct m *m)
@@ -575,6 +582,104 @@ void sched_timer_added(uint64_t when)
         wake_p();
 }
 
+/* --- Stopping the world ---------------------------------------------------
+ * The collector needs every P stopped twice per cycle, briefly (Go's
+ * stopTheWorld / startTheWorld). The stopper sets sched.gcwaiting and
+ * preempts every running G; each M notices at the top of find_runnable --
+ * which a preempted G's M reaches at once -- gives its P up as P_STOPPED
+ * and parks. Idle Ps and Ps whose M is in a system call are stopped by the
+ * stopper itself, so a blocked thread never holds up the world. The
+ * stopper's own P keeps running, and it alone, until start_the_world hands
+ * the stopped Ps back out.
+ */
+
+// A P this M held stops for the world; the M parks until it gets a P again.
+static void stop_m_for_the_world(struct m *m)
+{
+    struct p *pp = release_p(m);
+    if (m->spinning) {
+        m->spinning = false;
+        __atomic_sub_fetch(&sched.nmspinning, 1, __ATOMIC_ACQ_REL);
+    }
+    runtime_lock_acquire(&sched.lock);
+    __atomic_store_n(&pp->status, P_STOPPED, __ATOMIC_RELEASE);
+    bool last = __atomic_sub_fetch(&sched.stopwait, 1, __ATOMIC_ACQ_REL) == 0;
+    runtime_lock_release(&sched.lock);
+    if (last) {
+        __atomic_store_n(&sched.stopnote, 1, __ATOMIC_RELEASE);
+        platform_wake(&sched.stopnote, 1);
+    }
+    stop_m(m);
+}
+
+void stop_the_world(void)
+{
+    struct m *m = getm();
+    m->locks++;   // no preemption, no moving to another P, until start_the_world
+    struct p *own = m->p;
+    runtime_lock_acquire(&sched.lock);
+    if (sched.gcwaiting)
+        runtime_throw("stop_the_world: the world is already stopping");
+    __atomic_store_n(&sched.stopwait, procs - 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&sched.stopnote, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&sched.gcwaiting, 1, __ATOMIC_RELEASE);
+    struct p *pp;
+    while ((pp = p_idle_get()) != NULL) {
+        __atomic_store_n(&pp->status, P_STOPPED, __ATOMIC_RELEASE);
+        __atomic_sub_fetch(&sched.stopwait, 1, __ATOMIC_ACQ_REL);
+    }
+    for (int32_t i = 0; i < procs; i++) {
+        uint32_t expected = P_SYSCALL;
+        if (all_ps[i] != own && __atomic_compare_exchange_n(&all_ps[i]->status, &expected, P_STOPPED, false,
+                                                            __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+            __atomic_sub_fetch(&sched.stopwait, 1, __ATOMIC_ACQ_REL);
+    }
+    bool done = load_i32(&sched.stopwait) == 0;
+    runtime_lock_release(&sched.lock);
+    // Ask the running Gs to stop, and ask again now and then: a G may be
+    // where it cannot stop at once (in the C library, holding a lock) and
+    // miss the first request's interrupt.
+    while (!done) {
+        for (int32_t i = 0; i < procs; i++)
+            if (all_ps[i] != own && load32(&all_ps[i]->status) == P_RUNNING)
+                preempt_one(all_ps[i]);
+        platform_wait(&sched.stopnote, 0, platform_nanotime() + 100 * 1000);
+        done = load_i32(&sched.stopwait) == 0;
+    }
+}
+
+void start_the_world(void)
+{
+    struct m *m = getm();
+    struct p *own = m->p;
+    struct p *with_work[procs];
+    int32_t count = 0;
+    runtime_lock_acquire(&sched.lock);
+    if (!sched.gcwaiting || load_i32(&sched.stopwait) != 0)
+        runtime_throw("start_the_world: the world is not stopped");
+    __atomic_store_n(&sched.gcwaiting, 0, __ATOMIC_RELEASE);
+    for (int32_t i = 0; i < procs; i++) {
+        struct p *pp = all_ps[i];
+        if (pp == own)
+            continue;
+        if (load32(&pp->status) != P_STOPPED)
+            runtime_throwf("start_the_world: P %d did not stop", pp->id);
+        __atomic_store_n(&pp->status, P_IDLE, __ATOMIC_RELEASE);
+        if (runq_empty(pp))
+            p_idle_put(pp);
+        else
+            with_work[count++] = pp;
+    }
+    runtime_lock_release(&sched.lock);
+    for (int32_t i = 0; i < count; i++)
+        start_m(with_work[i], false);
+    m->locks--;
+    wake_p();   // for the global queue, and the timers of the idle Ps
+    uint64_t when = timers_earliest();
+    if (when)
+        sched_timer_added(when);
+}
+
 /* --- Finding work -------------------------------------------------------- */
 
 static struct g *steal_work(struct m *m)
@@ -614,6 +719,10 @@ static struct g *find_runnable(struct m *m, bool *inherit_time)
     *inherit_time = false;
 top:;
     struct p *pp = m->p;
+    if (__atomic_load_n(&sched.gcwaiting, __ATOMIC_ACQUIRE)) {
+        stop_m_for_the_world(m);
+        goto top;
+    }
     timers_run(pp, 0);
 
     if (__atomic_load_n(&main_done, __ATOMIC_ACQUIRE)) {
@@ -622,6 +731,14 @@ top:;
         release_p(m);
         for (;;)
             m_park(m, NULL);
+    }
+
+    // While the collector marks, this P's background mark worker may be
+    // due (its dedicated or fractional share of the CPU).
+    if (gc_marking()) {
+        struct g *worker = gc_find_mark_worker(pp, false);
+        if (worker)
+            return worker;
     }
 
     // Fairness: now and then, the global queue first.
@@ -652,6 +769,8 @@ top:;
             __atomic_add_fetch(&sched.nmspinning, 1, __ATOMIC_ACQ_REL);
         }
         for (int attempt = 0; attempt < SPIN_BEFORE_PARK; attempt++) {
+            if (__atomic_load_n(&sched.gcwaiting, __ATOMIC_ACQUIRE))
+                goto top;
             gp = steal_work(m);
             if (gp)
                 return gp;
@@ -659,9 +778,21 @@ top:;
         }
     }
 
+    // Nothing to run: an idle P helps the collector mark (Go's idle mark
+    // worker), if there is marking to do.
+    if (gc_marking()) {
+        struct g *worker = gc_find_mark_worker(pp, true);
+        if (worker)
+            return worker;
+    }
+
     // Nothing. Give up the P -- but look at the global queue once more under
     // the lock, since a G queued there now would otherwise wait.
     runtime_lock_acquire(&sched.lock);
+    if (sched.gcwaiting) {
+        runtime_lock_release(&sched.lock);
+        goto top;
+    }
     if (sched.runq_size > 0) {
         gp = global_runq_get(pp, 0);
         runtime_lock_release(&sched.lock);
@@ -724,6 +855,12 @@ static void context_prepare(struct g *gp)
 // preempted: otherwise they could keep the P from the rest of its queue.
 static void execute(struct m *m, struct g *gp, bool inherit_time)
 {
+    // While the collector marks, no G runs with its stack unscanned
+    // (mgcmark.c): that is what lets each stack be scanned only once.
+    // First thing, under the G's scan lock: a mark worker may be about to
+    // scan it, and the stack is set up just below.
+    if (gc_marking())
+        gc_scan_stack_before_run(gp);
     if (gp->stack.hi == 0) {
         // Stacks are given at first run, not at go(): a burst of queued
         // goroutines costs no stack memory until they run.
@@ -924,7 +1061,7 @@ static struct g *g_allocate(void)
     struct g *gp = sched.g_batch++;
     sched.g_batch_left--;
     gp->all_link = sched.all_gs;
-    sched.all_gs = gp;
+    __atomic_store_n(&sched.all_gs, gp, __ATOMIC_RELEASE);   // the collector walks the list without the lock
     runtime_lock_release(&sched.all_lock);
     __atomic_add_fetch(&sched.g_count, 1, __ATOMIC_RELAXED);
     return gp;
@@ -946,9 +1083,15 @@ static struct g *new_g(goroutine_function function, void *argument, struct p *pp
     gp->id = __atomic_add_fetch(&sched.goid_generator, 1, __ATOMIC_RELAXED);
     if (gp->stack.hi)
         context_prepare(gp);   // a reused G keeps its stack; start it afresh
+    gc_new_g(gp);
     __atomic_add_fetch(&sched.live_g_count, 1, __ATOMIC_RELAXED);
     g_set_status(gp, G_DEAD, G_RUNNABLE);
     return gp;
+}
+
+struct g *all_gs_snapshot(void)
+{
+    return __atomic_load_n(&sched.all_gs, __ATOMIC_ACQUIRE);
 }
 
 void go(goroutine_function function, void *argument)
@@ -1099,11 +1242,19 @@ void goready(struct g *gp)
 
 /* --- System calls -------------------------------------------------------- */
 
-void entersyscall(void)
+// entersyscall itself is in context_amd64.S: it captures the caller's
+// registers and stack pointer, which the collector scans while the G is in
+// the call (mgcmark.c), and comes here.
+void entersyscall_save(const uintptr_t *registers, uintptr_t caller_sp);
+
+void entersyscall_save(const uintptr_t *registers, uintptr_t caller_sp)
 {
     struct m *m = getm();
     struct g *gp = m->curg;
     m->locks++;
+    for (int i = 0; i < 6; i++)
+        gp->syscall_registers[i] = registers[i];
+    gp->syscall_sp = caller_sp;
     g_set_status(gp, G_RUNNING, G_SYSCALL);
     struct p *pp = m->p;
     store_relaxed(&pp->syscalltick, pp->syscalltick + 1);
@@ -1146,6 +1297,8 @@ void exitsyscall(void)
                                            __ATOMIC_RELAXED)) {
         // Fast path: nobody took our P while we were away.
         acquire_p(m, old);
+        if (gc_marking())
+            gc_scan_stack_before_run(gp);
         g_set_status(gp, G_SYSCALL, G_RUNNING);
         m->locks--;
         return;
@@ -1155,6 +1308,8 @@ void exitsyscall(void)
     runtime_lock_release(&sched.lock);
     if (pp) {
         acquire_p(m, pp);
+        if (gc_marking())
+            gc_scan_stack_before_run(gp);
         g_set_status(gp, G_SYSCALL, G_RUNNING);
         m->locks--;
         return;
@@ -1319,6 +1474,7 @@ int runtime_run(goroutine_function main_function, void *argument, const struct r
         procs = 1;
     schedtrace_ms = settings.schedtrace_ms;
     memstats_at_exit = settings.memstats;
+    gc_init(&settings);
     if (settings.stack_reservation)
         stack_reservation = settings.stack_reservation;
     start_time = platform_nanotime();
@@ -1330,6 +1486,7 @@ int runtime_run(goroutine_function main_function, void *argument, const struct r
         pp->status = P_IDLE;
         timers_init_p(pp);
         pp->mcache = mcache_new();
+        pp->gc = gc_p_new();
         all_ps[i] = pp;
     }
     // P 0 goes to the first M; the others wait on the idle list.

@@ -33,13 +33,21 @@ struct runtime_config {
     int schedtrace_ms;         // > 0: print a scheduler trace line this often
     size_t stack_reservation;  // bytes of address space per goroutine stack; 0 = default (1 MiB)
     bool memstats;             // print the allocator's statistics when main returns
+    // The collector (docs/gc.md). gogc: 0 = default (100), < 0 = off.
+    int gogc;
+    uint64_t gomemlimit;       // soft heap limit in bytes (Go 1.19's GOMEMLIMIT); 0 = none
+    bool gctrace;              // print one line per collection, in Go's format
+    bool gccheckmark;          // after each mark, re-mark stop-the-world and verify
+    int gcstress;              // > 0: a collection every gcstress allocations (1: every 1000)
 };
 
 // Starts the runtime, runs main_function(argument) as the first goroutine,
 // and returns 0 when it returns -- as a Go program ends when main does: other
 // goroutines are not waited for. Hosted, `config` may be NULL, and the
-// environment variables GOMAXPROCS, HARDWAY_SCHEDTRACE and HARDWAY_MEMSTATS
-// fill in what it leaves 0. Called once per process.
+// environment variables GOMAXPROCS, HARDWAY_SCHEDTRACE, HARDWAY_MEMSTATS,
+// GOGC (a number or "off"), GOMEMLIMIT (bytes, or with a KiB/MiB/GiB
+// suffix), HARDWAY_GCTRACE, HARDWAY_GCCHECKMARK and HARDWAY_GCSTRESS fill in
+// what it leaves 0. Called once per process.
 int runtime_run(goroutine_function main_function, void *argument, const struct runtime_config *config);
 
 // Starts function(argument) as a new goroutine.

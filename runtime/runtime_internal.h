@@ -84,6 +84,9 @@ enum wait_reason {
     WAIT_REASON_ONCE,
     WAIT_REASON_PREEMPTED,
     WAIT_REASON_NETWORK,
+    WAIT_REASON_GC_WORKER_IDLE,
+    WAIT_REASON_GC_SWEEP_WAIT,
+    WAIT_REASON_GC_CYCLE,
     WAIT_REASON_COUNT,
 };
 const char *wait_reason_string(enum wait_reason reason);
@@ -122,6 +125,19 @@ struct g {
     uint32_t select_done;        // set by the first case to win a select
     struct timer *sleep_timer;   // for gosleep, allocated on first use
     void *race_fiber;            // ThreadSanitizer's record of this stack (race.h)
+
+    // The collector (runtime/mgcmark.c). A G's stack is scanned once per
+    // cycle, before the G runs during the mark or by a mark worker while it
+    // is parked; gc_scan_lock keeps the two from overlapping.
+    uint32_t gc_scanned_cycle;   // the cycle whose mark has scanned this stack
+    uint32_t gc_scan_lock;       // 1 while someone scans the stack (atomic)
+    int64_t gc_assist_bytes;     // allocation credit (> 0) or debt (< 0) in the mark (mgcmark.c) ...
+    uint32_t gc_assist_cycle;    // ... of this cycle; from an earlier one it counts as 0
+    bool gc_mark_worker;         // a background mark worker (mgc.c)
+    // Where a G in a system call stopped: its stack from syscall_sp up and
+    // the callee-saved registers as entersyscall found them, for the scan.
+    uintptr_t syscall_sp;
+    uintptr_t syscall_registers[6];
 };
 
 /* --- Machines ------------------------------------------------------------ */
@@ -184,6 +200,7 @@ struct p {
 
     struct timer_heap *timers;   // this P's timers (runtime/time.c)
     struct mcache *mcache;       // this P's allocation cache (runtime/mcache.c)
+    struct p_gc *gc;             // this P's part of the collector (runtime/mgc.h)
 };
 
 // A new, empty mcache for a P (runtime/mcache.c).
@@ -217,6 +234,10 @@ struct scheduler {
     struct m *all_ms;
     uint64_t g_count;            // Gs ever created (atomic)
     uint64_t live_g_count;       // Gs not dead (atomic)
+    // Stopping the world (proc.c's stop_the_world).
+    uint32_t gcwaiting;          // 1: every P is to stop (atomic)
+    int32_t stopwait;            // Ps still to stop (under lock, read atomically)
+    uint32_t stopnote;           // the stopper sleeps on this until stopwait is 0
 };
 
 extern struct scheduler sched;
@@ -232,6 +253,19 @@ static inline struct g *getg(void)
     struct m *m = getm();
     return m->curg ? m->curg : m->g0;
 }
+
+// Stops every P but the caller's at a safe point and returns once they all
+// have stopped (Go's stopTheWorld); the calling G keeps running and must
+// not block until start_the_world. Only the collector does this.
+void stop_the_world(void);
+void start_the_world(void);
+// Gets an idle P running, if there is one and no M is looking for work
+// already: the collector calls it when marking work appears on the global
+// list, so an idle P comes to help (Go's enlistWorker).
+void sched_wake_idle_p(void);
+// Every G ever created, for the collector's roots: the head of the list
+// (linked through all_link; new Gs are added at the head).
+struct g *all_gs_snapshot(void);
 
 // Parks the calling G with `reason`. On the scheduler stack, after the G has
 // stopped running, calls unlock(gp, lock) (if not NULL): if it returns false
@@ -279,6 +313,17 @@ void runtime_tick(struct m *m, uint64_t now, uintptr_t sp, uintptr_t *pc);
 extern uintptr_t runtime_preemptible_text_start, runtime_preemptible_text_end;
 // Within that range, the runtime's own code, which is never preemptible.
 extern uintptr_t runtime_unpreemptible_text_start, runtime_unpreemptible_text_end;
+
+// The collector's settings as text, for the ports' configuration (the
+// environment hosted, the command line in the kernel), parsed the same
+// everywhere (mgcpacer.c). GOGC: a percentage or "off" (-1). A memory
+// limit: bytes, with an optional B, KiB, MiB, GiB or TiB suffix. False when
+// the text is not one.
+bool runtime_parse_gogc(const char *text, int *gogc);
+bool runtime_parse_memory_limit(const char *text, uint64_t *bytes);
+
+// When runtime_run started (nanotime).
+uint64_t runtime_start_time(void);
 
 // nanotime() as of sysmon's or the timer tick's last look (proc.c).
 extern uint64_t runtime_coarse_now;

@@ -1,0 +1,500 @@
+/*
+ * The garbage collector's cycle (Go's mgc.go): a concurrent, non-moving
+ * tri-colour mark and sweep in Go's four phases.
+ *
+ *   1. Sweep termination (stop the world, gc_start): the last cycle's
+ *      sweeping is finished, the write barrier and black allocation go on,
+ *      the roots of this cycle are listed, the pacer sets up the workers
+ *      and the assist ratio. The world restarts.
+ *
+ *   2. Mark (concurrent): background mark workers -- one goroutine per P,
+ *      run by the scheduler when the pacer wants it (dedicated, fractional)
+ *      or when the P is idle -- scan the roots and drain the grey set;
+ *      goroutines that allocate pay assists (mgcmark.c). Objects allocated
+ *      now are black.
+ *
+ *   3. Mark termination (stop the world, gc_mark_done): when no marker has
+ *      work left, every P's write-barrier buffer and work buffers are
+ *      flushed; if that turned up grey objects the world restarts and the
+ *      mark goes on (Go's gcMarkDone loop); otherwise the barrier goes off,
+ *      checkmark verifies the mark (gccheckmark=1), every mcache hands its
+ *      spans back, and the sweep generation flips (mheap_begin_sweep).
+ *
+ *   4. Sweep (concurrent): a background sweeper goroutine, and every
+ *      mcache that needs a span, sweep the spans (mgcsweep.c) until the
+ *      next cycle.
+ *
+ * The pauses do a fixed amount of work each, not in proportion to the heap:
+ * every stack and every object is dealt with concurrently.
+ *
+ * A cycle starts when the pacer's trigger is reached (mgcpacer.c; the
+ * check is in typed allocation, gc_maybe_start), when runtime_gc asks, or
+ * in gcstress mode every N allocations.
+ */
+#include "mgc.h"
+#include "sema.h"
+#include <stdio.h>
+#include <string.h>
+
+bool gc_checkmark_enabled;
+bool gc_poison_enabled;
+int gc_stress_every;
+uint32_t gc_start_wanted;
+static bool gc_trace_enabled;
+
+// One cycle at a time: set while a start is under way, and for the mark.
+static uint32_t gc_starting;
+static uint32_t gc_mark_done_busy;
+static int gc_mark_restarts;
+static bool gc_workers_started;
+static enum gc_trigger_kind gc_cycle_kind;
+
+// Waiting for a cycle to end (runtime_gc).
+static struct runtime_lock gc_cycle_lock;
+static uint32_t gc_cycle_waiters;
+static uint32_t gc_cycle_sema;
+
+// Workers (and assists) draining right now: the mark ends only when none is.
+static int32_t gc_markers_active;
+
+// For gctrace and the statistics.
+static struct gc_stats stats;
+static struct runtime_lock stats_lock;
+static uint64_t cycle_start_ns, cycle_stw1_ns, cycle_mark_ns;
+static uint64_t total_gc_cpu_ns;
+
+bool gc_markers_idle(void)
+{
+    return __atomic_load_n(&gc_markers_active, __ATOMIC_ACQUIRE) == 0;
+}
+
+struct p_gc *gc_p_new(void)
+{
+    return runtime_zalloc(sizeof(struct p_gc));
+}
+
+void gc_init(const struct runtime_config *config)
+{
+    int gogc = config->gogc == 0 ? 100 : config->gogc;
+    gc_pacer_init(gogc, config->gomemlimit);
+    gc_trace_enabled = config->gctrace;
+    gc_checkmark_enabled = config->gccheckmark;
+    gc_poison_enabled = config->gccheckmark;
+    gc_stress_every = config->gcstress == 1 ? 1000 : config->gcstress;
+    platform_register_gc_roots();
+}
+
+int runtime_set_gc_percent(int percent)
+{
+    runtime_lock_acquire(&stats_lock);
+    int old = gc_pacer.gogc;
+    gc_pacer_set_gogc(percent < 0 ? -1 : percent);
+    runtime_lock_release(&stats_lock);
+    return old;
+}
+
+/* --- Pauses ---------------------------------------------------------------- */
+
+static void record_pause(uint64_t ns)
+{
+    runtime_lock_acquire(&stats_lock);
+    stats.pauses_ns[stats.pause_count % GC_PAUSE_HISTORY] = ns;
+    stats.pause_count++;
+    stats.pause_total_ns += ns;
+    if (ns > stats.pause_max_ns)
+        stats.pause_max_ns = ns;
+    runtime_lock_release(&stats_lock);
+}
+
+/* --- The background mark workers ------------------------------------------- */
+
+static bool worker_park_unlock(struct g *gp, void *argument)
+{
+    (void)gp;
+    struct p_gc *pg = argument;
+    __atomic_store_n(&pg->worker_mode, GC_WORKER_NONE, __ATOMIC_RELEASE);
+    return true;
+}
+
+// One per P (Go's gcBgMarkWorker). Parked until the scheduler picks it
+// (gc_find_mark_worker), marks in the mode it was picked for, parks again.
+static void gc_mark_worker(void *argument)
+{
+    struct p *home = argument;
+    struct g *self = getg();
+    self->gc_mark_worker = true;
+    __atomic_store_n(&home->gc->worker, self, __ATOMIC_RELEASE);
+    for (;;) {
+        gopark(worker_park_unlock, home->gc, WAIT_REASON_GC_WORKER_IDLE);
+        struct p *pp = getm()->p;
+        struct p_gc *pg = pp->gc;
+        uint32_t mode = __atomic_load_n(&pg->worker_mode, __ATOMIC_ACQUIRE);
+        __atomic_add_fetch(&gc_markers_active, 1, __ATOMIC_ACQ_REL);
+        uint64_t start = platform_nanotime();
+        enum gc_drain_mode drain = mode == GC_WORKER_FRACTIONAL ? GC_DRAIN_FRACTIONAL : GC_DRAIN_UNTIL_PREEMPT;
+        int64_t done = gc_drain(&pg->work, drain, 0);
+        uint64_t elapsed = platform_nanotime() - start;
+        pg->worker_ns[mode] += elapsed;
+        if (mode == GC_WORKER_FRACTIONAL)
+            pg->fractional_ns += elapsed;
+        if (mode == GC_WORKER_DEDICATED)
+            __atomic_add_fetch(&gc_pacer.dedicated_needed, 1, __ATOMIC_ACQ_REL);
+        __atomic_add_fetch(&gc_pacer.bg_scan_credit, done, __ATOMIC_RELAXED);
+        bool last = __atomic_sub_fetch(&gc_markers_active, 1, __ATOMIC_ACQ_REL) == 0;
+        if (gc_work_empty(&pg->work) && !gc_mark_work_available()) {
+            if (last)
+                gc_mark_done();
+        }
+    }
+}
+
+static void worker_pool_start(void)
+{
+    if (gc_workers_started)
+        return;
+    gc_workers_started = true;
+    for (int32_t i = 0; i < procs; i++)
+        go(gc_mark_worker, all_ps[i]);
+    gc_sweeper_start();
+}
+
+struct g *gc_find_mark_worker(struct p *pp, bool idle)
+{
+    struct p_gc *pg = pp->gc;
+    struct g *worker = __atomic_load_n(&pg->worker, __ATOMIC_ACQUIRE);
+    if (worker == NULL || __atomic_load_n(&gc_phase, __ATOMIC_ACQUIRE) != GC_MARK)
+        return NULL;
+    if (__atomic_load_n(&worker->status, __ATOMIC_ACQUIRE) != G_WAITING ||
+        __atomic_load_n(&pg->worker_mode, __ATOMIC_ACQUIRE) != GC_WORKER_NONE)
+        return NULL;   // running, or not parked yet
+    if (!gc_mark_work_available() && gc_work_empty(&pg->work) && pg->barrier_count == 0)
+        return NULL;
+    uint32_t mode;
+    if (idle) {
+        mode = GC_WORKER_IDLE;
+    } else if (__atomic_sub_fetch(&gc_pacer.dedicated_needed, 1, __ATOMIC_ACQ_REL) >= 0) {
+        mode = GC_WORKER_DEDICATED;
+    } else {
+        __atomic_add_fetch(&gc_pacer.dedicated_needed, 1, __ATOMIC_ACQ_REL);
+        if (gc_pacer.fractional_goal <= 0)
+            return NULL;
+        uint64_t since = platform_nanotime() - gc_pacer.mark_start_ns;
+        if ((double)pg->fractional_ns >= gc_pacer.fractional_goal * (double)since)
+            return NULL;
+        mode = GC_WORKER_FRACTIONAL;
+    }
+    uint32_t none = GC_WORKER_NONE;
+    if (!__atomic_compare_exchange_n(&pg->worker_mode, &none, mode, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+        if (mode == GC_WORKER_DEDICATED)
+            __atomic_add_fetch(&gc_pacer.dedicated_needed, 1, __ATOMIC_ACQ_REL);
+        return NULL;
+    }
+    // The worker is ours to run: as a waker readies a parked G.
+    __atomic_store_n(&worker->status, G_RUNNABLE, __ATOMIC_RELEASE);
+    worker->wait_reason = WAIT_REASON_NONE;
+    return worker;
+}
+
+/* --- Phase 1: sweep termination, and the start of the mark ------------------- */
+
+static void gc_start_cycle(enum gc_trigger_kind kind)
+{
+    worker_pool_start();
+    // The last cycle's spans must all be swept before this one marks:
+    // most are, by the background sweeper; the rest now, concurrently.
+    mheap_sweep_all();
+
+    uint64_t start = platform_nanotime();
+    stop_the_world();
+    mheap_sweep_all();
+    while (__atomic_load_n(&mheap_sweeps_active, __ATOMIC_ACQUIRE) != 0)
+        __asm__ volatile("pause");
+    cycle_start_ns = start;
+    gc_cycle_kind = kind;
+    for (int32_t i = 0; i < procs; i++) {
+        struct p *pp = all_ps[i];
+        struct p_gc *pg = pp->gc;
+        // A tiny block from before the mark must not take objects during
+        // it: they would be in a block nothing may mark.
+        pp->mcache->tiny = 0;
+        pp->mcache->tiny_offset = 0;
+        if (pg->barrier_count || !gc_work_empty(&pg->work))
+            runtime_throw("gc: a P has mark work left from the last cycle");
+        pg->work.bytes_marked = pg->work.scan_work = pg->work.stack_bytes = 0;
+        pg->fractional_ns = pg->assist_ns = 0;
+        memset(pg->worker_ns, 0, sizeof pg->worker_ns);
+    }
+    runtime_lock_acquire(&mcache_global_lock);
+    mcache_global.tiny = 0;
+    mcache_global.tiny_offset = 0;
+    runtime_lock_release(&mcache_global_lock);
+    gc_mark_restarts = 0;
+    __atomic_store_n(&gc_start_wanted, 0, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&gc_cycle, 1, __ATOMIC_ACQ_REL);
+    gc_mark_roots_prepare();
+    uint64_t now = platform_nanotime();
+    gc_pacer_start_cycle(now);   // the mark's clock starts now
+    __atomic_store_n(&gc_write_barrier_enabled, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&gc_phase, GC_MARK, __ATOMIC_RELEASE);
+    start_the_world();
+    uint64_t end = platform_nanotime();
+    cycle_stw1_ns = end - start;
+    record_pause(end - start);
+}
+
+void gc_start(enum gc_trigger_kind kind)
+{
+    struct m *m = getm();
+    if (m == NULL || m->p == NULL || m->curg == NULL || m->locks || m->preempt_off)
+        return;
+    if (kind == GC_TRIGGER_HEAP && !gc_pacer_should_start())
+        return;
+    uint32_t expected = 0;
+    if (!__atomic_compare_exchange_n(&gc_starting, &expected, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+        return;   // another goroutine is starting a cycle
+    if (gc_marking()) {
+        __atomic_store_n(&gc_starting, 0, __ATOMIC_RELEASE);
+        return;
+    }
+    gc_start_cycle(kind);
+    __atomic_store_n(&gc_starting, 0, __ATOMIC_RELEASE);
+    // This G was running when the mark began, so its stack is unscanned:
+    // off the P and back on, through execute, which scans it.
+    gosched();
+}
+
+void gc_maybe_start(void)
+{
+    static uint32_t stress_count;
+    if (gc_stress_every && __atomic_add_fetch(&stress_count, 1, __ATOMIC_RELAXED) % (uint32_t)gc_stress_every == 0) {
+        gc_start(GC_TRIGGER_STRESS);
+        return;
+    }
+    // The flag only says "look": a span counted during the last mark may
+    // have set it against the last cycle's trigger.
+    if (__atomic_exchange_n(&gc_start_wanted, 0, __ATOMIC_RELAXED) && !gc_marking())
+        gc_start(GC_TRIGGER_HEAP);
+}
+
+/* --- Phase 3: mark termination ------------------------------------------------ */
+
+static void print_trace(uint64_t stw2_ns, uint64_t heap_live_at_end, uint64_t marked, uint64_t assist_ns,
+                        uint64_t background_ns, uint64_t idle_ns, uint64_t stack_bytes, uint64_t global_bytes);
+
+// How often a mark that found new work at termination goes back to
+// concurrent marking before the rest is finished with the world stopped.
+#define GC_MARK_RESTARTS_MAX 16
+
+void gc_mark_done(void)
+{
+    uint32_t expected = 0;
+    if (!__atomic_compare_exchange_n(&gc_mark_done_busy, &expected, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+        return;
+    struct m *m = getm();
+    if (__atomic_load_n(&gc_phase, __ATOMIC_ACQUIRE) != GC_MARK || m->p == NULL || m->locks || m->preempt_off) {
+        __atomic_store_n(&gc_mark_done_busy, 0, __ATOMIC_RELEASE);
+        return;
+    }
+    uint64_t start = platform_nanotime();
+    stop_the_world();
+    struct p *own = getm()->p;
+    struct gc_work *work = &own->gc->work;
+    // Every stack must be scanned, and no pointer may wait in a buffer:
+    // what that turns up is more marking, done with the world running.
+    bool stacks_left = gc_scan_remaining_stacks(work) > 0;
+    for (int32_t i = 0; i < procs; i++) {
+        gc_barrier_flush(all_ps[i]);
+        gc_work_flush(&all_ps[i]->gc->work);
+    }
+    if ((stacks_left || gc_work_global_available() || !gc_mark_roots_done()) &&
+        gc_mark_restarts < GC_MARK_RESTARTS_MAX) {
+        // Not done after all: back to marking, concurrently.
+        gc_mark_restarts++;
+        start_the_world();
+        record_pause(platform_nanotime() - start);
+        __atomic_store_n(&gc_mark_done_busy, 0, __ATOMIC_RELEASE);
+        return;
+    }
+    __atomic_store_n(&gc_phase, GC_MARK_TERMINATION, __ATOMIC_RELEASE);
+    // Whatever is left, with the world stopped: usually nothing.
+    for (;;) {
+        gc_drain(work, GC_DRAIN_ALL, 0);
+        gc_scan_remaining_stacks(work);
+        if (gc_work_empty(work) && !gc_mark_work_available() && own->gc->barrier_count == 0)
+            break;
+    }
+    gc_work_check_empty();
+    __atomic_store_n(&gc_write_barrier_enabled, 0, __ATOMIC_RELEASE);
+    uint64_t mark_end = platform_nanotime();
+
+    if (gc_checkmark_enabled)
+        gc_checkmark_verify();
+
+    uint64_t marked = 0, assist_ns = 0, background_ns = 0, idle_ns = 0, stack_bytes = 0;
+    int64_t scan_work = 0;
+    for (int32_t i = 0; i < procs; i++) {
+        struct p_gc *pg = all_ps[i]->gc;
+        marked += pg->work.bytes_marked;
+        scan_work += (int64_t)pg->work.scan_work;
+        stack_bytes += pg->work.stack_bytes;
+        assist_ns += pg->assist_ns;
+        background_ns += pg->worker_ns[GC_WORKER_DEDICATED] + pg->worker_ns[GC_WORKER_FRACTIONAL];
+        idle_ns += pg->worker_ns[GC_WORKER_IDLE];
+        pg->work.bytes_marked = pg->work.scan_work = pg->work.stack_bytes = 0;
+    }
+    uint64_t global_bytes = 0;
+    gc_roots_lock();
+    for (struct gc_root *root = gc_roots_first(); root; root = root->next)
+        global_bytes += root->size;
+    gc_roots_unlock();
+
+    // Every span back to its mcentral, then the flip: all of them unswept.
+    for (int32_t i = 0; i < procs; i++)
+        mcache_release_all(all_ps[i]->mcache);
+    runtime_lock_acquire(&mcache_global_lock);
+    if (mcache_global.alloc[0])
+        mcache_release_all(&mcache_global);
+    runtime_lock_release(&mcache_global_lock);
+    uint64_t heap_live_at_end = __atomic_load_n(&gc_pacer.heap_live, __ATOMIC_RELAXED);
+    mheap_begin_sweep();
+    gc_pacer_end_cycle(mark_end, marked, scan_work, assist_ns);
+    __atomic_store_n(&gc_phase, GC_OFF, __ATOMIC_RELEASE);
+
+    uint64_t end = platform_nanotime();
+    uint64_t stw2 = end - start;
+    cycle_mark_ns = start > gc_pacer.mark_start_ns ? start - gc_pacer.mark_start_ns : 0;
+    runtime_lock_acquire(&stats_lock);
+    stats.cycles++;
+    if (gc_cycle_kind == GC_TRIGGER_FORCED)
+        stats.forced_cycles++;
+    stats.assist_ns += assist_ns;
+    stats.mark_worker_ns += background_ns + idle_ns;
+    uint64_t cpu = (cycle_stw1_ns + stw2) * (uint64_t)procs + assist_ns + background_ns + idle_ns;
+    total_gc_cpu_ns += cpu;
+    stats.gc_cpu_ns = total_gc_cpu_ns;
+    runtime_lock_release(&stats_lock);
+    start_the_world();
+    record_pause(platform_nanotime() - start);
+    __atomic_store_n(&gc_mark_done_busy, 0, __ATOMIC_RELEASE);
+
+    gc_sweeper_wake();
+    runtime_lock_acquire(&gc_cycle_lock);
+    uint32_t waiters = gc_cycle_waiters;
+    gc_cycle_waiters = 0;
+    runtime_lock_release(&gc_cycle_lock);
+    for (uint32_t i = 0; i < waiters; i++)
+        semrelease(&gc_cycle_sema);
+    if (gc_trace_enabled)
+        print_trace(stw2, heap_live_at_end, marked, assist_ns, background_ns, idle_ns, stack_bytes, global_bytes);
+}
+
+/* --- gctrace ---------------------------------------------------------------- */
+
+// Milliseconds with Go's precision: two significant digits below 10.
+static void format_ms(char *text, size_t size, uint64_t ns)
+{
+    uint64_t us = ns / 1000;
+    if (us < 10000)
+        snprintf(text, size, "%llu.%03llu", (unsigned long long)(us / 1000), (unsigned long long)(us % 1000));
+    else
+        snprintf(text, size, "%llu", (unsigned long long)(us / 1000));
+}
+
+static uint64_t megabytes(uint64_t bytes)
+{
+    return bytes >> 20;
+}
+
+// One line per cycle, Go's format (GODEBUG=gctrace=1):
+//   gc 7 @1.234s 3%: 0.021+1.5+0.034 ms clock, 0.042+0.30/1.1/0.20+0.068 ms cpu, 12->13->6 MB, 14 MB goal, 0 MB stacks, 0 MB globals, 2 P
+static void print_trace(uint64_t stw2_ns, uint64_t heap_live_at_end, uint64_t marked, uint64_t assist_ns,
+                        uint64_t background_ns, uint64_t idle_ns, uint64_t stack_bytes, uint64_t global_bytes)
+{
+    uint64_t since_start = cycle_start_ns - runtime_start_time();
+    uint64_t elapsed = platform_nanotime() - runtime_start_time();
+    uint64_t percent = elapsed ? total_gc_cpu_ns * 100 / (elapsed * (uint64_t)procs) : 0;
+    char stw1[24], mark[24], stw2[24], stw1_cpu[24], assist[24], background[24], idle[24], stw2_cpu[24];
+    format_ms(stw1, sizeof stw1, cycle_stw1_ns);
+    format_ms(mark, sizeof mark, cycle_mark_ns);
+    format_ms(stw2, sizeof stw2, stw2_ns);
+    format_ms(stw1_cpu, sizeof stw1_cpu, cycle_stw1_ns * (uint64_t)procs);
+    format_ms(assist, sizeof assist, assist_ns);
+    format_ms(background, sizeof background, background_ns);
+    format_ms(idle, sizeof idle, idle_ns);
+    format_ms(stw2_cpu, sizeof stw2_cpu, stw2_ns * (uint64_t)procs);
+    runtime_printf("gc %llu @%llu.%03llus %llu%%: %s+%s+%s ms clock, %s+%s/%s/%s+%s ms cpu, "
+                   "%llu->%llu->%llu MB, %llu MB goal, %llu MB stacks, %llu MB globals, %d P%s\n",
+                   (unsigned long long)__atomic_load_n(&gc_cycle, __ATOMIC_RELAXED),
+                   (unsigned long long)(since_start / 1000000000), (unsigned long long)(since_start / 1000000 % 1000),
+                   (unsigned long long)percent, stw1, mark, stw2, stw1_cpu, assist, background, idle, stw2_cpu,
+                   (unsigned long long)megabytes(gc_pacer.heap_live_at_start),
+                   (unsigned long long)megabytes(heap_live_at_end), (unsigned long long)megabytes(marked),
+                   (unsigned long long)megabytes(gc_pacer.heap_goal), (unsigned long long)megabytes(stack_bytes),
+                   (unsigned long long)megabytes(global_bytes), procs,
+                   gc_cycle_kind == GC_TRIGGER_FORCED ? " (forced)" : "");
+}
+
+/* --- runtime_gc and the statistics ----------------------------------------------- */
+
+// Sleeps until at least `cycles` cycles have completed.
+static void wait_for_cycles(uint64_t cycles)
+{
+    for (;;) {
+        runtime_lock_acquire(&gc_cycle_lock);
+        runtime_lock_acquire(&stats_lock);
+        bool done = stats.cycles >= cycles;
+        runtime_lock_release(&stats_lock);
+        if (done) {
+            runtime_lock_release(&gc_cycle_lock);
+            return;
+        }
+        gc_cycle_waiters++;
+        runtime_lock_release(&gc_cycle_lock);
+        semacquire1(&gc_cycle_sema, false, WAIT_REASON_GC_CYCLE);
+    }
+}
+
+static uint64_t cycles_completed(void)
+{
+    runtime_lock_acquire(&stats_lock);
+    uint64_t cycles = stats.cycles;
+    runtime_lock_release(&stats_lock);
+    return cycles;
+}
+
+void runtime_gc(void)
+{
+    // A cycle in progress may have started before our call: it does not
+    // count. The next complete one does.
+    uint64_t target = cycles_completed() + (gc_marking() ? 2 : 1);
+    while (cycles_completed() < target) {
+        if (!gc_marking()) {
+            gc_start(GC_TRIGGER_FORCED);
+            if (!gc_marking() && cycles_completed() < target) {
+                gosched();   // someone else is starting one; let them
+                continue;
+            }
+        }
+        wait_for_cycles(cycles_completed() + 1 > target ? target : cycles_completed() + 1);
+    }
+    // Go's runtime.GC also sweeps the whole heap before it returns, so
+    // that what it freed shows in the statistics.
+    mheap_sweep_all();
+    while (__atomic_load_n(&mheap_sweeps_active, __ATOMIC_ACQUIRE) != 0)
+        gosched();
+}
+
+void runtime_read_gc_stats(struct gc_stats *out)
+{
+    runtime_lock_acquire(&stats_lock);
+    *out = stats;
+    runtime_lock_release(&stats_lock);
+    out->heap_live = __atomic_load_n(&gc_pacer.heap_live, __ATOMIC_RELAXED);
+    out->heap_marked = gc_pacer.heap_marked;
+    out->heap_goal = gc_pacer.heap_goal;
+    out->heap_trigger = __atomic_load_n(&gc_pacer.trigger, __ATOMIC_RELAXED);
+    uint64_t freed = 0;
+    for (uint32_t i = 0; i <= SIZE_CLASS_COUNT; i++)
+        freed += __atomic_load_n(&sweep_frees[i], __ATOMIC_RELAXED);
+    out->objects_freed = freed;
+}

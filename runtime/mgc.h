@@ -1,0 +1,247 @@
+/*
+ * mgc.h: the collector's internal pieces and how they fit (Go's mgc.go,
+ * mgcmark.go, mgcwork.go, mbarrier.go, mgcpacer.go, under the same names;
+ * docs/gc.md tells the story).
+ *
+ *   mgc.c        the cycle: start (sweep termination), the background mark
+ *                workers, mark termination, statistics, gctrace, runtime_gc
+ *   mgcmark.c    marking: roots (stacks, registered roots), shading, scanning
+ *                objects by their pointer bits, draining work, mark assists
+ *   mgcwork.c    the grey set: per-P work buffers and the global lists
+ *   mbarrier.c   the write barrier and its per-P buffer
+ *   mgcpacer.c   the pacer: when to start, how much to assist
+ *   mgccheckmark.c  the checkmark verification (gccheckmark=1)
+ *   mgcsweep.c   sweeping (from the allocator) and the background sweeper
+ *
+ * Colours: an object is white until marked; marked and queued for
+ * scanning, grey; marked and scanned (or marked and pointer-free, or
+ * allocated during the mark), black. Mark bits live in the span
+ * (gcmark_bits); "grey" is "marked and in some work buffer".
+ */
+#ifndef HARDWAY_RUNTIME_MGC_H
+#define HARDWAY_RUNTIME_MGC_H
+
+#include "gc.h"
+#include "mheap.h"
+#include "runtime_internal.h"
+
+/* --- Phases ------------------------------------------------------------------ */
+
+enum gc_phase {
+    GC_OFF,               // not collecting; sweeping may be going on
+    GC_MARK,              // marking concurrently: barrier on, new objects black
+    GC_MARK_TERMINATION,  // the world is stopped to finish the mark
+};
+
+extern uint32_t gc_phase;        // enum gc_phase (atomic)
+extern uint32_t gc_cycle;        // the number of the cycle marking or last marked (atomic)
+
+static inline bool gc_marking(void)
+{
+    return __atomic_load_n(&gc_phase, __ATOMIC_ACQUIRE) != GC_OFF;
+}
+
+/* --- The grey set (mgcwork.c) --------------------------------------------------
+ * Go's gcWork: each P pushes and pops pointers to grey objects in two
+ * buffers of its own, with no lock; full buffers go to a global list that
+ * idle markers take from, which is how the work spreads over the Ps. */
+
+#define GC_WORK_BUFFER_ENTRIES 254
+
+struct gc_work_buffer {
+    struct gc_work_buffer *next;
+    uint64_t count;
+    uintptr_t entries[GC_WORK_BUFFER_ENTRIES];
+};
+
+struct gc_work {
+    struct gc_work_buffer *primary, *secondary;
+    uint64_t bytes_marked;       // bytes of objects this gc_work marked, this cycle
+    uint64_t scan_work;          // bytes scanned, this cycle
+    uint64_t stack_bytes;        // of those, in goroutine stacks
+};
+
+void gc_work_put(struct gc_work *work, uintptr_t object);
+// The next grey object, from this gc_work or the global list; 0 if none.
+uintptr_t gc_work_get(struct gc_work *work);
+// Only this gc_work's own buffers (no global list).
+uintptr_t gc_work_get_local(struct gc_work *work);
+// Moves this gc_work's buffered objects to the global list.
+void gc_work_flush(struct gc_work *work);
+bool gc_work_empty(const struct gc_work *work);
+// Whether the global list has any object.
+bool gc_work_global_available(void);
+// Every buffer on the global list must be empty when a cycle ends.
+void gc_work_check_empty(void);
+
+/* --- Per-P state -------------------------------------------------------------- */
+
+#define GC_BARRIER_BUFFER_ENTRIES 512
+
+enum gc_worker_mode {
+    GC_WORKER_NONE,
+    GC_WORKER_DEDICATED,   // marks for as long as there is work (a whole P, 25% of them)
+    GC_WORKER_FRACTIONAL,  // marks for a fraction of this P's time
+    GC_WORKER_IDLE,        // marks because the P has nothing else to do
+};
+
+struct p_gc {
+    struct gc_work work;
+    // The write barrier's buffer (mbarrier.c): pointers to shade, later.
+    uint32_t barrier_count;
+    uintptr_t barrier_buffer[GC_BARRIER_BUFFER_ENTRIES];
+    struct g *worker;            // this P's background mark worker
+    uint32_t worker_mode;        // enum gc_worker_mode of the run in progress
+    uint64_t fractional_ns;      // time this P's fractional worker marked, this cycle
+    uint64_t assist_ns;          // time spent in assists on this P, this cycle
+    uint64_t worker_ns[4];       // mark worker time by mode, this cycle
+};
+
+struct p_gc *gc_p_new(void);
+
+/* --- Marking (mgcmark.c) ------------------------------------------------------ */
+
+// Shades the object holding `address`, if it is a collected heap object:
+// marks it, and queues it for scanning unless it holds no pointers.
+void gc_shade(struct gc_work *work, uintptr_t address);
+// Shades every word in [start, start + size) that points into an object.
+void gc_scan_conservative(struct gc_work *work, uintptr_t start, size_t size);
+// Scans a grey object precisely by its pointer bits.
+void gc_scan_object(struct gc_work *work, uintptr_t object);
+// Marks an object allocated during the mark (black: never scanned; it
+// holds no pointer the mark has not seen).
+void gc_mark_new_object(struct mspan *span, uintptr_t object);
+// The execute/exitsyscall hook: scans gp's stack if this mark has not yet.
+void gc_scan_stack_before_run(struct g *gp);
+// A new G in the mark: its stack is empty, so it counts as scanned; its
+// argument is shaded.
+void gc_new_g(struct g *gp);
+
+enum gc_drain_mode {
+    GC_DRAIN_UNTIL_PREEMPT,  // dedicated and idle workers
+    GC_DRAIN_FRACTIONAL,     // until the P's fractional share is used
+    GC_DRAIN_BUDGET,         // assists: until this much scan work is done
+    GC_DRAIN_ALL,            // mark termination, the world stopped: until no work is left
+};
+// Marks: root jobs, then grey objects, until out of work or told to stop.
+// Returns the scan work done.
+int64_t gc_drain(struct gc_work *work, enum gc_drain_mode mode, int64_t budget);
+// Whether any marking is left to do anywhere (roots or grey objects).
+bool gc_mark_work_available(void);
+
+// The roots of a cycle, set up with the world stopped.
+void gc_mark_roots_prepare(void);
+bool gc_mark_roots_done(void);
+// With the world stopped: every G's stack not yet scanned, scanned (a G
+// that was running when the cycle started and has not run since, say).
+// Returns how many.
+int gc_scan_remaining_stacks(struct gc_work *work);
+
+// The registered roots (gc_add_root), for the mark and for checkmark.
+struct gc_root {
+    uintptr_t start;
+    size_t size;
+    const char *name;
+    struct gc_root *next, *prev;
+};
+// Registers a root whose record the caller owns (no allocation), e.g. a
+// channel's ring; gc_root_remove takes it out.
+void gc_root_add(struct gc_root *root);
+void gc_root_remove(struct gc_root *root);
+void gc_roots_lock(void);
+void gc_roots_unlock(void);
+struct gc_root *gc_roots_first(void);
+
+/* --- Allocation during the mark: assists (mgcmark.c) ----------------------------- */
+
+// Called by typed allocation while marking: charges the G `bytes` and, if
+// it is in debt, makes it mark in proportion (Go's gcAssistAlloc).
+void gc_assist_alloc(struct g *gp, size_t bytes);
+
+/* --- The write barrier (mbarrier.c) ------------------------------------------ */
+
+// Shades everything in a P's barrier buffer.
+void gc_barrier_flush(struct p *pp);
+// Shades every word of [start, start + size): the barrier for memory the
+// runtime copies without knowing its type (channel elements).
+void gc_shade_range(const void *start, size_t size);
+
+/* --- The pacer (mgcpacer.c) --------------------------------------------------- */
+
+struct gc_pacer {
+    int gogc;                    // < 0: off
+    uint64_t memory_limit;       // 0: none
+    uint64_t heap_live;          // bytes in spans handed out since the last mark (atomic)
+    uint64_t heap_marked;        // live bytes at the end of the last mark
+    uint64_t heap_goal;
+    uint64_t trigger;            // start a cycle when heap_live reaches this
+    double trigger_ratio;        // trigger = marked * (1 + trigger_ratio), adjusted each cycle
+    uint64_t assist_work_per_byte_x65536;  // scan work an assist owes per byte allocated, fixed point (atomic)
+    int64_t scan_work_expected;  // for the assist ratio
+    int64_t last_scan_work;
+    int64_t bg_scan_credit;      // scan work the workers did beyond what assists owe (atomic)
+    int32_t dedicated_workers;   // per cycle
+    int32_t dedicated_needed;    // still to start, this cycle (atomic)
+    double fractional_goal;      // of each P's time
+    uint64_t heap_live_at_start; // for gctrace and the pacer's feedback
+    uint64_t mark_start_ns;
+};
+extern struct gc_pacer gc_pacer;
+
+void gc_pacer_init(int gogc, uint64_t memory_limit);
+// A new GOGC: the goal and trigger follow.
+void gc_pacer_set_gogc(int gogc);
+// With the world stopped at the start of the mark: worker counts and the
+// assist ratio.
+void gc_pacer_start_cycle(uint64_t now);
+// Recomputes the assist ratio from the heap and work so far.
+void gc_pacer_revise(void);
+// With the world stopped at mark termination: feedback, the next goal and
+// trigger.
+void gc_pacer_end_cycle(uint64_t now, uint64_t heap_marked, int64_t scan_work, uint64_t assist_ns);
+// Counts bytes handed to allocation (spans cached, large objects); returns
+// whether the heap has reached the trigger.
+bool gc_pacer_heap_grew(uint64_t bytes);
+bool gc_pacer_should_start(void);
+
+/* --- The cycle (mgc.c) -------------------------------------------------------- */
+
+void gc_init(const struct runtime_config *config);
+enum gc_trigger_kind {
+    GC_TRIGGER_HEAP,     // the heap reached the pacer's trigger (checked again here)
+    GC_TRIGGER_FORCED,   // runtime_gc
+    GC_TRIGGER_STRESS,   // gcstress: every N allocations
+};
+// Starts a cycle if none is running. From a goroutine with a P, holding no
+// lock.
+void gc_start(enum gc_trigger_kind kind);
+// Called when a marker finds no work: finishes the mark if none is left.
+void gc_mark_done(void);
+// Whether no mark worker is draining right now.
+bool gc_markers_idle(void);
+// A P's background mark worker if it should run now; NULL otherwise.
+struct g *gc_find_mark_worker(struct p *pp, bool idle);
+// The allocation hook: after a typed allocation that took a new span or
+// a large object, starts a cycle if the pacer (or gcstress) says so.
+void gc_maybe_start(void);
+// gcstress: counts allocations; true when a cycle is due.
+extern int gc_stress_every;
+extern uint32_t gc_start_wanted;   // set by allocation, acted on at the end of malloc (atomic)
+
+extern bool gc_checkmark_enabled;
+extern bool gc_poison_enabled;     // freed objects are filled with GC_POISON_BYTE
+#define GC_POISON_BYTE 0xdf
+
+/* --- Checkmark (mgccheckmark.c) ----------------------------------------------- */
+
+// With the world stopped after the mark: marks everything reachable again,
+// from the roots, into separate bits, and dies naming any object that is
+// reachable but was not marked.
+void gc_checkmark_verify(void);
+
+/* --- The background sweeper (mgcsweep.c) --------------------------------------- */
+
+void gc_sweeper_start(void);
+void gc_sweeper_wake(void);
+
+#endif

@@ -1,0 +1,474 @@
+/*
+ * Marking (Go's mgcmark.go): finding every reachable object.
+ *
+ * The tri-colour invariant: no black object points to a white one. The
+ * mark starts from the roots -- goroutine stacks, registered roots -- and
+ * shades what they point to grey; a marker takes a grey object, scans it
+ * (shading what it points to), and it is black. When no grey object is
+ * left, every white object is unreachable, and sweeping frees it.
+ *
+ * Stacks are scanned conservatively: any word that holds an address inside
+ * an allocated object keeps that object alive (C gives us no stack maps).
+ * Heap objects are scanned precisely, by the pointer bits their gc_type
+ * wrote into the heap bitmap at allocation; noscan objects are never
+ * scanned at all.
+ *
+ * Each stack is scanned exactly once per cycle, and before its goroutine
+ * runs again: execute (proc.c) scans a G that the mark has not yet reached
+ * before switching to it, and mark workers scan parked Gs (the root jobs).
+ * So while the collector marks, every running goroutine's stack is already
+ * black, and the write barrier (mbarrier.c) need not worry about stacks:
+ * that is what lets us, like Go, never rescan one.
+ *
+ * A goroutine that allocates while the collector marks pays for it in
+ * marking (an assist, gc_assist_alloc): scan work in proportion to the
+ * bytes it allocates, at the rate the pacer sets, so that allocation cannot
+ * outrun the mark.
+ */
+#include "mgc.h"
+#include <string.h>
+
+uint32_t gc_phase;
+uint32_t gc_cycle;
+
+/* --- Finding and shading objects ------------------------------------------ */
+
+// The collected span holding `address`, or NULL. Its fields are read only
+// after its state has been seen (acquire), which mheap_alloc stores last.
+static inline struct mspan *gc_span_of(uintptr_t address)
+{
+    struct heap_arena *arena = heap_arena_of(address);
+    if (arena == NULL)
+        return NULL;
+    struct mspan *span =
+        __atomic_load_n(&arena->spans[(address >> HEAP_PAGE_SHIFT) % HEAP_ARENA_PAGES], __ATOMIC_ACQUIRE);
+    if (span == NULL || __atomic_load_n(&span->state, __ATOMIC_ACQUIRE) != MSPAN_IN_USE)
+        return NULL;
+    if (address < span->start || address >= span->limit)
+        return NULL;
+    return span;
+}
+
+// Whether slot `index` of span is free: a stale or made-up pointer
+// (conservative scanning finds plenty) must not mark a free slot. Below
+// freeindex every object is allocated (or was at the last sweep, which its
+// alloc bit then says); from freeindex on, the allocation bits say.
+static inline bool gc_slot_free(const struct mspan *span, uint32_t index)
+{
+    return index >= load_relaxed(&span->freeindex) && !(span->alloc_bits[index / 64] >> (index % 64) & 1);
+}
+
+// Marks object `index` of span, unless it is marked already or the slot is
+// free; queues it for scanning if it has pointers.
+static inline void gc_grey_object(struct gc_work *work, struct mspan *span, uint32_t index)
+{
+    uint64_t *word = &span->gcmark_bits[index / 64];
+    uint64_t bit = (uint64_t)1 << (index % 64);
+    if (__atomic_load_n(word, __ATOMIC_RELAXED) & bit)
+        return;   // the common case, checked first: a marked object is never free
+    if (gc_slot_free(span, index))
+        return;
+    if (__atomic_fetch_or(word, bit, __ATOMIC_ACQ_REL) & bit)
+        return;   // another marker got there first
+    work->bytes_marked += span->elemsize;
+    if (span_class_noscan(span->span_class))
+        return;   // black at once: nothing to scan
+    gc_work_put(work, span->start + (uintptr_t)index * span->elemsize);
+}
+
+void gc_shade(struct gc_work *work, uintptr_t address)
+{
+    struct mspan *span = gc_span_of(address);
+    if (span == NULL)
+        return;
+    uint32_t index = (uint32_t)(((uint64_t)(address - span->start) * span->divide_magic) >> 32);
+    gc_grey_object(work, span, index);
+}
+
+void gc_scan_conservative(struct gc_work *work, uintptr_t start, size_t size)
+{
+    uintptr_t from = (start + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
+    uintptr_t end = (start + size) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
+    for (uintptr_t at = from; at < end; at += sizeof(uintptr_t)) {
+        uintptr_t value = __atomic_load_n((uintptr_t *)at, __ATOMIC_RELAXED);
+        if (heap_arena_of(value))
+            gc_shade(work, value);
+    }
+    work->scan_work += end > from ? end - from : 0;
+}
+
+void gc_mark_new_object(struct mspan *span, uintptr_t object)
+{
+    uint32_t index = (uint32_t)(((uint64_t)(object - span->start) * span->divide_magic) >> 32);
+    __atomic_fetch_or(&span->gcmark_bits[index / 64], (uint64_t)1 << (index % 64), __ATOMIC_RELAXED);
+    struct m *m = getm();
+    if (m && m->p)
+        m->p->gc->work.bytes_marked += span->elemsize;
+}
+
+/* --- Scanning heap objects ---------------------------------------------------- */
+
+// A large object is scanned in pieces of this size ("oblets", as Go calls
+// them), each a work item of its own, so that one huge array neither holds
+// one marker for long nor keeps the others idle.
+#define GC_OBLET_BYTES (128 * 1024)
+
+// Shades every pointer in [start, end) that the heap bitmap marks.
+static void gc_scan_words(struct gc_work *work, uintptr_t start, uintptr_t end)
+{
+    for (uintptr_t at = start; at < end;) {
+        struct heap_arena *arena = heap_arena_of(at);
+        size_t word = (at % HEAP_ARENA_SIZE) / sizeof(uintptr_t);
+        size_t count = 64 - word % 64;
+        size_t left = (end - at) / sizeof(uintptr_t);
+        if (count > left)
+            count = left;
+        uint64_t bits = __atomic_load_n(&arena->pointer_bits[word / 64], __ATOMIC_RELAXED) >> (word % 64);
+        if (count < 64)
+            bits &= ((uint64_t)1 << count) - 1;
+        while (bits) {
+            unsigned i = (unsigned)__builtin_ctzll(bits);
+            bits &= bits - 1;
+            uintptr_t value = __atomic_load_n((uintptr_t *)(at + i * sizeof(uintptr_t)), __ATOMIC_RELAXED);
+            if (value && heap_arena_of(value))
+                gc_shade(work, value);
+        }
+        at += count * sizeof(uintptr_t);
+    }
+    work->scan_work += end - start;
+}
+
+void gc_scan_object(struct gc_work *work, uintptr_t object)
+{
+    struct mspan *span = gc_span_of(object);
+    if (span == NULL)
+        runtime_throwf("gc: grey object %#lx is not in a collected span", (unsigned long)object);
+    uintptr_t end = object + span->elemsize;
+    if (span->elemsize > GC_OBLET_BYTES) {
+        uintptr_t object_end = span->start + span->elemsize;
+        if (object == span->start)
+            for (uintptr_t oblet = object + GC_OBLET_BYTES; oblet < object_end; oblet += GC_OBLET_BYTES)
+                gc_work_put(work, oblet);
+        end = object + GC_OBLET_BYTES < object_end ? object + GC_OBLET_BYTES : object_end;
+    }
+    gc_scan_words(work, object, end);
+}
+
+/* --- Stacks -------------------------------------------------------------------- */
+
+// Scans a G that is not running: its stack from the saved stack pointer
+// up (the context switch pushed its callee-saved registers there; an
+// asynchronous preemption, every register), or, in a system call, from
+// where entersyscall left it plus the registers it saved; and the argument
+// it was started with.
+static void gc_scan_g(struct gc_work *work, struct g *gp)
+{
+    uint32_t status = __atomic_load_n(&gp->status, __ATOMIC_ACQUIRE);
+    if (status == G_DEAD || status == G_IDLE)
+        return;
+    if (status == G_SYSCALL) {
+        gc_scan_conservative(work, (uintptr_t)gp->syscall_registers, sizeof gp->syscall_registers);
+        gc_scan_conservative(work, gp->syscall_sp, gp->stack.hi - gp->syscall_sp);
+        work->stack_bytes += gp->stack.hi - gp->syscall_sp;
+    } else if (gp->stack.hi && gp->context.sp) {
+        gc_scan_conservative(work, gp->context.sp, gp->stack.hi - gp->context.sp);
+        work->stack_bytes += gp->stack.hi - gp->context.sp;
+    }
+    gc_shade(work, (uintptr_t)gp->start_argument);
+}
+
+static void gc_scan_lock_acquire(struct g *gp)
+{
+    while (__atomic_exchange_n(&gp->gc_scan_lock, 1, __ATOMIC_ACQUIRE) != 0)
+        while (__atomic_load_n(&gp->gc_scan_lock, __ATOMIC_RELAXED) != 0)
+            __asm__ volatile("pause");
+}
+
+static void gc_scan_lock_release(struct g *gp)
+{
+    __atomic_store_n(&gp->gc_scan_lock, 0, __ATOMIC_RELEASE);
+}
+
+void gc_scan_stack_before_run(struct g *gp)
+{
+    uint32_t cycle = __atomic_load_n(&gc_cycle, __ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&gp->gc_scanned_cycle, __ATOMIC_ACQUIRE) == cycle)
+        return;
+    gc_scan_lock_acquire(gp);
+    if (gp->gc_scanned_cycle != cycle && gc_marking()) {
+        struct gc_work *work = &getm()->p->gc->work;
+        gc_scan_g(work, gp);
+        __atomic_store_n(&gp->gc_scanned_cycle, cycle, __ATOMIC_RELEASE);
+        // What the stack points to is for the mark workers, not for this
+        // P, which goes on to run gp.
+        gc_work_flush(work);
+    }
+    gc_scan_lock_release(gp);
+}
+
+void gc_new_g(struct g *gp)
+{
+    if (!gc_marking())
+        return;
+    __atomic_store_n(&gp->gc_scanned_cycle, __atomic_load_n(&gc_cycle, __ATOMIC_ACQUIRE), __ATOMIC_RELEASE);
+    struct m *m = getm();
+    if (m && m->p)
+        gc_shade(&m->p->gc->work, (uintptr_t)gp->start_argument);
+    else
+        gc_shade_range(&gp->start_argument, sizeof gp->start_argument);
+}
+
+// A root job for gp: scan it unless it has been (or is running, which
+// means execute scanned it -- or it is the G that started this cycle,
+// which scans itself before it goes on; see gc_start).
+static void gc_mark_root_g(struct gc_work *work, struct g *gp, uint32_t cycle)
+{
+    if (__atomic_load_n(&gp->gc_scanned_cycle, __ATOMIC_ACQUIRE) == cycle)
+        return;
+    gc_scan_lock_acquire(gp);
+    uint32_t status = __atomic_load_n(&gp->status, __ATOMIC_ACQUIRE);
+    if (gp->gc_scanned_cycle != cycle && status != G_RUNNING) {
+        gc_scan_g(work, gp);
+        __atomic_store_n(&gp->gc_scanned_cycle, cycle, __ATOMIC_RELEASE);
+    }
+    gc_scan_lock_release(gp);
+}
+
+int gc_scan_remaining_stacks(struct gc_work *work)
+{
+    uint32_t cycle = __atomic_load_n(&gc_cycle, __ATOMIC_ACQUIRE);
+    struct g *self = getg();
+    int scanned = 0;
+    for (struct g *gp = all_gs_snapshot(); gp; gp = gp->all_link) {
+        if (gp == self || __atomic_load_n(&gp->gc_scanned_cycle, __ATOMIC_ACQUIRE) == cycle)
+            continue;
+        uint32_t status = __atomic_load_n(&gp->status, __ATOMIC_ACQUIRE);
+        if (status == G_DEAD || status == G_IDLE)
+            continue;
+        gc_mark_root_g(work, gp, cycle);
+        scanned++;
+    }
+    return scanned;
+}
+
+/* --- Registered roots ------------------------------------------------------------ */
+
+static struct runtime_lock roots_lock;
+static struct gc_root *roots;
+
+void gc_roots_lock(void) { runtime_lock_acquire(&roots_lock); }
+void gc_roots_unlock(void) { runtime_lock_release(&roots_lock); }
+struct gc_root *gc_roots_first(void) { return roots; }
+
+void gc_root_add(struct gc_root *root)
+{
+    runtime_lock_acquire(&roots_lock);
+    root->prev = NULL;
+    root->next = roots;
+    if (roots)
+        roots->prev = root;
+    roots = root;
+    runtime_lock_release(&roots_lock);
+}
+
+void gc_root_remove(struct gc_root *root)
+{
+    runtime_lock_acquire(&roots_lock);
+    if (root->prev)
+        root->prev->next = root->next;
+    else
+        roots = root->next;
+    if (root->next)
+        root->next->prev = root->prev;
+    root->next = root->prev = NULL;
+    runtime_lock_release(&roots_lock);
+}
+
+void gc_add_root(const void *start, size_t size, const char *name)
+{
+    struct gc_root *root = runtime_malloc(sizeof *root);
+    if (root == NULL)
+        runtime_throw("gc_add_root: out of memory");
+    root->start = (uintptr_t)start;
+    root->size = size;
+    root->name = name ? name : "root";
+    gc_root_add(root);
+}
+
+void gc_remove_root(const void *start)
+{
+    runtime_lock_acquire(&roots_lock);
+    struct gc_root *root = roots;
+    while (root && root->start != (uintptr_t)start)
+        root = root->next;
+    runtime_lock_release(&roots_lock);
+    if (root == NULL)
+        runtime_throwf("gc_remove_root: %p is not a registered root", start);
+    gc_root_remove(root);
+    runtime_free(root);
+}
+
+static void gc_mark_registered_roots(struct gc_work *work)
+{
+    runtime_lock_acquire(&roots_lock);
+    for (struct gc_root *root = roots; root; root = root->next)
+        gc_scan_conservative(work, root->start, root->size);
+    runtime_lock_release(&roots_lock);
+}
+
+/* --- Root jobs ----------------------------------------------------------------- */
+
+// Job 0 is the registered roots; job 1 + i, the stack of root_gs[i], every
+// G that existed when the cycle started (later ones start out scanned).
+static struct g **root_gs;
+static uint32_t root_gs_capacity;
+static uint32_t root_jobs;         // this cycle's job count
+static uint32_t root_next;         // next job to hand out (atomic)
+static uint32_t roots_finished;    // jobs done (atomic)
+
+void gc_mark_roots_prepare(void)
+{
+    uint32_t count = 0;
+    for (struct g *gp = all_gs_snapshot(); gp; gp = gp->all_link)
+        count++;
+    if (count > root_gs_capacity) {
+        uint32_t capacity = count + count / 2 + 64;
+        struct g **grown = runtime_malloc(capacity * sizeof *grown);
+        if (grown == NULL)
+            runtime_throw("out of memory for the collector's root list");
+        runtime_free(root_gs);
+        root_gs = grown;
+        root_gs_capacity = capacity;
+    }
+    uint32_t i = 0;
+    for (struct g *gp = all_gs_snapshot(); gp && i < count; gp = gp->all_link)
+        root_gs[i++] = gp;
+    root_jobs = 1 + i;
+    __atomic_store_n(&root_next, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&roots_finished, 0, __ATOMIC_RELEASE);
+}
+
+// Does one root job; false when none is left to hand out.
+static bool gc_mark_root_next(struct gc_work *work)
+{
+    if (__atomic_load_n(&root_next, __ATOMIC_RELAXED) >= root_jobs)
+        return false;
+    uint32_t job = __atomic_fetch_add(&root_next, 1, __ATOMIC_ACQ_REL);
+    if (job >= root_jobs)
+        return false;
+    if (job == 0)
+        gc_mark_registered_roots(work);
+    else
+        gc_mark_root_g(work, root_gs[job - 1], __atomic_load_n(&gc_cycle, __ATOMIC_ACQUIRE));
+    __atomic_add_fetch(&roots_finished, 1, __ATOMIC_ACQ_REL);
+    return true;
+}
+
+bool gc_mark_roots_done(void)
+{
+    return __atomic_load_n(&roots_finished, __ATOMIC_ACQUIRE) >= root_jobs;
+}
+
+bool gc_mark_work_available(void)
+{
+    return __atomic_load_n(&root_next, __ATOMIC_ACQUIRE) < root_jobs || gc_work_global_available();
+}
+
+/* --- Draining -------------------------------------------------------------------- */
+
+int64_t gc_drain(struct gc_work *work, enum gc_drain_mode mode, int64_t budget)
+{
+    struct m *m = getm();
+    struct g *gp = m->curg;
+    uint64_t start_work = work->scan_work;
+    uint64_t fractional_deadline = 0;
+    if (mode == GC_DRAIN_FRACTIONAL) {
+        // The P may mark until its share of the time since the mark began
+        // is used up.
+        uint64_t now = platform_nanotime();
+        double allowed = gc_pacer.fractional_goal * (double)(now - gc_pacer.mark_start_ns);
+        struct p_gc *pg = m->p->gc;
+        if (allowed <= (double)pg->fractional_ns)
+            return 0;
+        fractional_deadline = now + (uint64_t)(allowed - (double)pg->fractional_ns) + 100 * 1000;
+    }
+    for (uint32_t round = 0;; round++) {
+        if (mode != GC_DRAIN_ALL && round % 16 == 0) {
+            if ((gp && load_relaxed(&gp->preempt)) || __atomic_load_n(&sched.gcwaiting, __ATOMIC_ACQUIRE))
+                break;
+            if (mode == GC_DRAIN_FRACTIONAL && platform_nanotime() >= fractional_deadline)
+                break;
+        }
+        if (mode == GC_DRAIN_BUDGET && (int64_t)(work->scan_work - start_work) >= budget)
+            break;
+        uintptr_t object = gc_work_get_local(work);
+        if (object == 0) {
+            if (gc_mark_root_next(work))
+                continue;
+            object = gc_work_get(work);
+            if (object == 0) {
+                // Our own barrier buffer may hold more.
+                struct p *pp = m->p;
+                if (pp && pp->gc->barrier_count) {
+                    gc_barrier_flush(pp);
+                    continue;
+                }
+                break;
+            }
+        }
+        gc_scan_object(work, object);
+    }
+    return (int64_t)(work->scan_work - start_work);
+}
+
+/* --- Assists ----------------------------------------------------------------------- */
+
+// Scan work an assist does at least, once it must (Go's gcOverAssistWork):
+// fewer, bigger assists cost less than many tiny ones.
+#define GC_ASSIST_MIN_WORK (64 * 1024)
+
+void gc_assist_alloc(struct g *gp, size_t bytes)
+{
+    uint32_t cycle = __atomic_load_n(&gc_cycle, __ATOMIC_ACQUIRE);
+    if (gp->gc_assist_cycle != cycle) {
+        gp->gc_assist_cycle = cycle;
+        gp->gc_assist_bytes = 0;
+    }
+    gp->gc_assist_bytes -= (int64_t)bytes;
+    if (gp->gc_assist_bytes >= 0 || gp->gc_mark_worker)
+        return;
+    struct m *m = getm();
+    if (m->locks || m->preempt_off || m->p == NULL)
+        return;
+    uint64_t ratio = __atomic_load_n(&gc_pacer.assist_work_per_byte_x65536, __ATOMIC_RELAXED);
+    if (ratio == 0)
+        ratio = 1;
+    int64_t debt = (int64_t)(((__uint128_t)(uint64_t)-gp->gc_assist_bytes * ratio) >> 16);
+    // First, the background workers' surplus.
+    int64_t credit = __atomic_load_n(&gc_pacer.bg_scan_credit, __ATOMIC_RELAXED);
+    if (credit > 0) {
+        int64_t take = credit < debt ? credit : debt;
+        __atomic_sub_fetch(&gc_pacer.bg_scan_credit, take, __ATOMIC_RELAXED);
+        gp->gc_assist_bytes += (int64_t)(((__uint128_t)(uint64_t)take << 16) / ratio);
+        debt -= take;
+        if (debt <= 0)
+            return;
+    }
+    // Then our own marking.
+    uint64_t start = platform_nanotime();
+    int64_t budget = debt > GC_ASSIST_MIN_WORK ? debt : GC_ASSIST_MIN_WORK;
+    struct p *pp = m->p;
+    int64_t done = gc_drain(&pp->gc->work, GC_DRAIN_BUDGET, budget);
+    pp = getm()->p;
+    pp->gc->assist_ns += platform_nanotime() - start;
+    gp->gc_assist_bytes += (int64_t)(((__uint128_t)(uint64_t)done << 16) / ratio);
+    if (done < budget) {
+        // Out of work: the mark may be over. Go parks the assist until it
+        // is; we finish it if it is, and forgive the debt otherwise (the
+        // work left is in other Ps' buffers, about to be done).
+        gc_work_flush(&pp->gc->work);
+        gp->gc_assist_bytes = 0;
+        if (!gc_mark_work_available() && gc_markers_idle())
+            gc_mark_done();
+    }
+}
