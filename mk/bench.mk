@@ -117,3 +117,52 @@ $(BENCH_ALLOC_PEER_PROGRAMS): $(BENCH_ALLOC_DIR)/alloc-%: $(BENCH_ALLOC_SHARED_S
 $(BENCH_ALLOC_GO): $(wildcard tests/bench/alloc/*.go)
 	@mkdir -p $(dir $@)
 	cd tests/bench/alloc && $(BENCH_SCHED_GO_ENV) go build -o $(abspath $@) $(notdir $^)
+
+# bench-gc: our collector (hosted) beside Go 1.19's, the Boehm collector
+# (Debian's libgc-dev, parallel marking) and glibc's malloc with explicit
+# free; see tools/bench-gc and docs/benchmarks.md. The workloads are in
+# tests/bench/gc/: one C source compiled three times -- gc-ours
+# (BENCH_GC_OURS, against the runtime), gc-boehm (BENCH_GC_BOEHM, -lgc),
+# gc-glibc (BENCH_GC_GLIBC) -- with the same flags, and the same work in Go
+# (gc-go). BENCH_GC_RUNS runs of each side per case (binary trees of depth
+# 18, latency), BENCH_GC_LONG_RUNS for depth 20 (a run of it takes 5-20 s a
+# side); medians reported. BENCH_GC_LIVE_MIB is the latency case's live heap.
+
+BENCH_GC_RUNS      ?= 3
+BENCH_GC_LONG_RUNS ?= 1
+BENCH_GC_LIVE_MIB  ?= 1024
+BENCH_GC_DIR       := $(BUILD)/bench/gc
+BENCH_GC_PEERS     := boehm glibc
+BENCH_GC_PROGRAMS  := $(BENCH_GC_DIR)/gc-ours $(BENCH_GC_DIR)/gc-go $(BENCH_GC_PEERS:%=$(BENCH_GC_DIR)/gc-%)
+BENCH_GC_SOURCES   := tests/bench/gc/main.c tests/bench/gc/binarytrees.c tests/bench/gc/latency.c
+BENCH_GC_HEADERS   := tests/bench/gc/bench.h tests/bench/peak_rss.h
+BENCH_GC_CFLAGS    := -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread -fno-omit-frame-pointer -mno-red-zone
+# Per program: what it is compiled with and linked against.
+BENCH_GC_FLAGS_ours    := -DBENCH_GC_OURS -Iruntime -I$(BUILD)/generated/runtime
+BENCH_GC_FLAGS_boehm   := -DBENCH_GC_BOEHM -DGC_THREADS
+BENCH_GC_FLAGS_glibc   := -DBENCH_GC_GLIBC
+BENCH_GC_LIBRARY_ours  := $(BENCH_SCHED_RUNTIME) -rdynamic -ldl
+BENCH_GC_LIBRARY_boehm := -lgc
+BENCH_GC_LIBRARY_glibc :=
+
+.PHONY: bench-gc bench-gc-programs
+
+bench: bench-gc
+
+bench-gc: deps
+	@$(MAKE) --no-print-directory bench-gc-programs
+	tools/bench-gc --runs $(BENCH_GC_RUNS) --long-runs $(BENCH_GC_LONG_RUNS) --live-mib $(BENCH_GC_LIVE_MIB) \
+	    --directory $(BENCH_GC_DIR)
+
+bench-gc-programs: $(BENCH_GC_PROGRAMS)
+
+$(BENCH_GC_DIR)/gc-ours: tests/bench/gc/ours.c $(BENCH_SCHED_RUNTIME)
+$(BENCH_GC_DIR)/gc-boehm $(BENCH_GC_DIR)/gc-glibc: tests/bench/gc/peers.c
+$(BENCH_GC_DIR)/gc-ours $(BENCH_GC_DIR)/gc-boehm $(BENCH_GC_DIR)/gc-glibc: \
+        $(BENCH_GC_DIR)/gc-%: $(BENCH_GC_SOURCES) $(BENCH_GC_HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_GC_CFLAGS) $(BENCH_GC_FLAGS_$*) $(filter %.c,$^) -o $@ $(BENCH_GC_LIBRARY_$*) -pthread
+
+$(BENCH_GC_DIR)/gc-go: $(wildcard tests/bench/gc/*.go)
+	@mkdir -p $(dir $@)
+	cd tests/bench/gc && $(BENCH_SCHED_GO_ENV) go build -o $(abspath $@) $(notdir $^)
