@@ -174,8 +174,16 @@ static void out_of_memory(size_t size)
 static inline void *small_object_ready(struct mcache *mcache, struct mspan *span, uintptr_t object, size_t size,
                                        const struct gc_type *type, uint32_t size_class)
 {
-    if (span->needzero)
-        memset((void *)object, 0, span->elemsize);
+    if (span->needzero) {
+        // Small objects by hand: a call to memset costs more than the stores.
+        if (span->elemsize <= 64) {
+            uint64_t *word = (uint64_t *)object;
+            for (size_t i = 0; i < span->elemsize / sizeof(uint64_t); i++)
+                word[i] = 0;
+        } else {
+            memset((void *)object, 0, span->elemsize);
+        }
+    }
     if (type)
         heap_bits_set_type(object, span->elemsize, size, type);
     if (__builtin_expect(gc_marking(), 0))

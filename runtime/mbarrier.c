@@ -32,18 +32,46 @@
 
 uint32_t gc_write_barrier_enabled;
 
-// For an M without a P (a thread that is not an M, hosted): shading under
-// a lock, into a gc_work of its own.
-static struct runtime_lock barrier_global_lock;
-static struct gc_work barrier_global_work;
+// A thread without a P (hosted: a thread that is not an M) does not mark
+// itself -- with one P, mark bits are set without atomics, by that P's M
+// alone (gc_mark_bit_set). Its pointers wait here, under a lock, for a
+// marker to take them (gc_drain, and mark termination).
+static struct runtime_lock pending_lock;
+static uintptr_t *pending;
+static size_t pending_count, pending_capacity;
 
 static void shade_without_p(uintptr_t first, uintptr_t second)
 {
-    runtime_lock_acquire(&barrier_global_lock);
-    gc_shade(&barrier_global_work, first);
-    gc_shade(&barrier_global_work, second);
-    gc_work_flush(&barrier_global_work);
-    runtime_lock_release(&barrier_global_lock);
+    runtime_lock_acquire(&pending_lock);
+    size_t count = pending_count;
+    if (count + 2 > pending_capacity) {
+        size_t capacity = pending_capacity ? pending_capacity * 2 : 256;
+        uintptr_t *grown = runtime_realloc(pending, capacity * sizeof *grown);
+        if (grown == NULL)
+            runtime_throw("out of memory for the write barrier");
+        pending = grown;
+        pending_capacity = capacity;
+    }
+    if (first)
+        pending[count++] = first;
+    if (second)
+        pending[count++] = second;
+    __atomic_store_n(&pending_count, count, __ATOMIC_RELAXED);
+    runtime_lock_release(&pending_lock);
+}
+
+bool gc_barrier_pending(void)
+{
+    return __atomic_load_n(&pending_count, __ATOMIC_RELAXED) != 0;
+}
+
+void gc_barrier_take_pending(struct gc_work *work)
+{
+    runtime_lock_acquire(&pending_lock);
+    for (size_t i = 0; i < pending_count; i++)
+        gc_shade(work, pending[i]);
+    __atomic_store_n(&pending_count, 0, __ATOMIC_RELAXED);
+    runtime_lock_release(&pending_lock);
 }
 
 void gc_write_barrier(void **slot, void *value)
@@ -88,8 +116,9 @@ void gc_shade_range(const void *start, size_t size)
         gc_scan_conservative(&pp->gc->work, (uintptr_t)start, size);
         return;
     }
-    runtime_lock_acquire(&barrier_global_lock);
-    gc_scan_conservative(&barrier_global_work, (uintptr_t)start, size);
-    gc_work_flush(&barrier_global_work);
-    runtime_lock_release(&barrier_global_lock);
+    for (uintptr_t at = (uintptr_t)start; at + sizeof(uintptr_t) <= (uintptr_t)start + size; at += sizeof(uintptr_t)) {
+        uintptr_t value = *(const uintptr_t *)at;
+        if (value && heap_arena_of(value))
+            shade_without_p(value, 0);
+    }
 }

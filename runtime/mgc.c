@@ -37,6 +37,7 @@
 #include <string.h>
 
 bool gc_checkmark_enabled;
+bool gc_single_marker;
 bool gc_poison_enabled;
 int gc_stress_every;
 uint32_t gc_start_wanted;
@@ -81,6 +82,7 @@ void gc_init(const struct runtime_config *config)
     gc_checkmark_enabled = config->gccheckmark;
     gc_poison_enabled = config->gccheckmark;
     gc_stress_every = config->gcstress == 1 ? 1000 : config->gcstress;
+    gc_single_marker = procs == 1;
     platform_register_gc_roots();
 }
 
@@ -302,6 +304,7 @@ void gc_mark_done(void)
     // Every stack must be scanned, and no pointer may wait in a buffer:
     // what that turns up is more marking, done with the world running.
     bool stacks_left = gc_scan_remaining_stacks(work) > 0;
+    gc_barrier_take_pending(work);
     for (int32_t i = 0; i < procs; i++) {
         gc_barrier_flush(all_ps[i]);
         gc_work_flush(&all_ps[i]->gc->work);

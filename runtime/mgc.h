@@ -108,9 +108,6 @@ void gc_shade(struct gc_work *work, uintptr_t address);
 void gc_scan_conservative(struct gc_work *work, uintptr_t start, size_t size);
 // Scans a grey object precisely by its pointer bits.
 void gc_scan_object(struct gc_work *work, uintptr_t object);
-// Marks an object allocated during the mark (black: never scanned; it
-// holds no pointer the mark has not seen).
-void gc_mark_new_object(struct mspan *span, uintptr_t object);
 // The execute/exitsyscall hook: scans gp's stack if this mark has not yet.
 void gc_scan_stack_before_run(struct g *gp);
 // A new G in the mark: its stack is empty, so it counts as scanned; its
@@ -227,6 +224,39 @@ void gc_maybe_start(void);
 // gcstress: counts allocations; true when a cycle is due.
 extern int gc_stress_every;
 extern uint32_t gc_start_wanted;   // set by allocation, acted on at the end of malloc (atomic)
+
+// Sets mark bit `bit` in *word. With one P, only the M holding it marks
+// (workers, assists and execute's stack scans all run there; threads
+// without a P hand their pointers over, mbarrier.c), so a plain
+// read-modify-write does; with more, it is an atomic OR. Returns whether
+// the bit was already set.
+extern bool gc_single_marker;
+static inline bool gc_mark_bit_set(uint64_t *word, uint64_t bit)
+{
+    if (gc_single_marker) {
+        uint64_t old = __atomic_load_n(word, __ATOMIC_RELAXED);
+        __atomic_store_n(word, old | bit, __ATOMIC_RELAXED);
+        return old & bit;
+    }
+    return __atomic_fetch_or(word, bit, __ATOMIC_ACQ_REL) & bit;
+}
+
+// Marks an object allocated during the mark (black: never scanned; it
+// holds no pointer the mark has not seen). On every allocation while
+// marking, hence inline.
+static inline void gc_mark_new_object(struct mspan *span, uintptr_t object)
+{
+    uint32_t index = (uint32_t)(((uint64_t)(object - span->start) * span->divide_magic) >> 32);
+    gc_mark_bit_set(&span->gcmark_bits[index / 64], (uint64_t)1 << (index % 64));
+    struct m *m = getm();
+    if (m && m->p)
+        m->p->gc->work.bytes_marked += span->elemsize;
+}
+
+// Pointers shaded by threads without a P (mbarrier.c), shaded for real by
+// a marker; gc_barrier_take_pending hands them over.
+void gc_barrier_take_pending(struct gc_work *work);
+bool gc_barrier_pending(void);
 
 extern bool gc_checkmark_enabled;
 extern bool gc_poison_enabled;     // freed objects are filled with GC_POISON_BYTE

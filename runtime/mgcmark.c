@@ -35,11 +35,8 @@ uint32_t gc_cycle;
 
 // The collected span holding `address`, or NULL. Its fields are read only
 // after its state has been seen (acquire), which mheap_alloc stores last.
-static inline struct mspan *gc_span_of(uintptr_t address)
+static inline struct mspan *gc_span_in(struct heap_arena *arena, uintptr_t address)
 {
-    struct heap_arena *arena = heap_arena_of(address);
-    if (arena == NULL)
-        return NULL;
     struct mspan *span =
         __atomic_load_n(&arena->spans[(address >> HEAP_PAGE_SHIFT) % HEAP_ARENA_PAGES], __ATOMIC_ACQUIRE);
     if (span == NULL || __atomic_load_n(&span->state, __ATOMIC_ACQUIRE) != MSPAN_IN_USE)
@@ -47,6 +44,12 @@ static inline struct mspan *gc_span_of(uintptr_t address)
     if (address < span->start || address >= span->limit)
         return NULL;
     return span;
+}
+
+static inline struct mspan *gc_span_of(uintptr_t address)
+{
+    struct heap_arena *arena = heap_arena_of(address);
+    return arena ? gc_span_in(arena, address) : NULL;
 }
 
 // Whether slot `index` of span is free: a stale or made-up pointer
@@ -68,7 +71,7 @@ static inline void gc_grey_object(struct gc_work *work, struct mspan *span, uint
         return;   // the common case, checked first: a marked object is never free
     if (gc_slot_free(span, index))
         return;
-    if (__atomic_fetch_or(word, bit, __ATOMIC_ACQ_REL) & bit)
+    if (gc_mark_bit_set(word, bit))
         return;   // another marker got there first
     work->bytes_marked += span->elemsize;
     if (span_class_noscan(span->span_class))
@@ -76,13 +79,21 @@ static inline void gc_grey_object(struct gc_work *work, struct mspan *span, uint
     gc_work_put(work, span->start + (uintptr_t)index * span->elemsize);
 }
 
-void gc_shade(struct gc_work *work, uintptr_t address)
+// gc_shade, for an address already known to be in `arena`.
+static inline void gc_shade_in(struct gc_work *work, struct heap_arena *arena, uintptr_t address)
 {
-    struct mspan *span = gc_span_of(address);
+    struct mspan *span = gc_span_in(arena, address);
     if (span == NULL)
         return;
     uint32_t index = (uint32_t)(((uint64_t)(address - span->start) * span->divide_magic) >> 32);
     gc_grey_object(work, span, index);
+}
+
+void gc_shade(struct gc_work *work, uintptr_t address)
+{
+    struct heap_arena *arena = heap_arena_of(address);
+    if (arena)
+        gc_shade_in(work, arena, address);
 }
 
 void gc_scan_conservative(struct gc_work *work, uintptr_t start, size_t size)
@@ -91,19 +102,11 @@ void gc_scan_conservative(struct gc_work *work, uintptr_t start, size_t size)
     uintptr_t end = (start + size) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
     for (uintptr_t at = from; at < end; at += sizeof(uintptr_t)) {
         uintptr_t value = __atomic_load_n((uintptr_t *)at, __ATOMIC_RELAXED);
-        if (heap_arena_of(value))
-            gc_shade(work, value);
+        struct heap_arena *arena = heap_arena_of(value);
+        if (arena)
+            gc_shade_in(work, arena, value);
     }
     work->scan_work += end > from ? end - from : 0;
-}
-
-void gc_mark_new_object(struct mspan *span, uintptr_t object)
-{
-    uint32_t index = (uint32_t)(((uint64_t)(object - span->start) * span->divide_magic) >> 32);
-    __atomic_fetch_or(&span->gcmark_bits[index / 64], (uint64_t)1 << (index % 64), __ATOMIC_RELAXED);
-    struct m *m = getm();
-    if (m && m->p)
-        m->p->gc->work.bytes_marked += span->elemsize;
 }
 
 /* --- Scanning heap objects ---------------------------------------------------- */
@@ -130,8 +133,9 @@ static void gc_scan_words(struct gc_work *work, uintptr_t start, uintptr_t end)
             unsigned i = (unsigned)__builtin_ctzll(bits);
             bits &= bits - 1;
             uintptr_t value = __atomic_load_n((uintptr_t *)(at + i * sizeof(uintptr_t)), __ATOMIC_RELAXED);
-            if (value && heap_arena_of(value))
-                gc_shade(work, value);
+            struct heap_arena *value_arena = heap_arena_of(value);
+            if (value_arena)
+                gc_shade_in(work, value_arena, value);
         }
         at += count * sizeof(uintptr_t);
     }
@@ -371,13 +375,22 @@ bool gc_mark_roots_done(void)
 
 bool gc_mark_work_available(void)
 {
-    return __atomic_load_n(&root_next, __ATOMIC_ACQUIRE) < root_jobs || gc_work_global_available();
+    return __atomic_load_n(&root_next, __ATOMIC_ACQUIRE) < root_jobs || gc_work_global_available() ||
+           gc_barrier_pending();
 }
 
 /* --- Draining -------------------------------------------------------------------- */
 
+// Objects are scanned this many pops after they leave the work buffer,
+// and prefetched as they leave it: the buffer is a stack, so without the
+// ring an object would be scanned the moment it is fetched, and marking a
+// heap bigger than the caches is mostly waiting for memory.
+#define GC_DRAIN_LOOKAHEAD 8
+
 int64_t gc_drain(struct gc_work *work, enum gc_drain_mode mode, int64_t budget)
 {
+    uintptr_t ahead[GC_DRAIN_LOOKAHEAD];
+    unsigned ahead_first = 0, ahead_count = 0;
     struct m *m = getm();
     struct g *gp = m->curg;
     uint64_t start_work = work->scan_work;
@@ -402,9 +415,33 @@ int64_t gc_drain(struct gc_work *work, enum gc_drain_mode mode, int64_t budget)
         if (mode == GC_DRAIN_BUDGET && (int64_t)(work->scan_work - start_work) >= budget)
             break;
         uintptr_t object = gc_work_get_local(work);
+        if (object) {
+            // Through the look-ahead ring: fetch now, scan a few objects later.
+            __builtin_prefetch((const void *)object);
+            if (ahead_count < GC_DRAIN_LOOKAHEAD) {
+                ahead[(ahead_first + ahead_count++) % GC_DRAIN_LOOKAHEAD] = object;
+                continue;
+            }
+            uintptr_t oldest = ahead[ahead_first];
+            ahead[ahead_first] = object;
+            ahead_first = (ahead_first + 1) % GC_DRAIN_LOOKAHEAD;
+            gc_scan_object(work, oldest);
+            continue;
+        }
+        if (ahead_count) {
+            object = ahead[ahead_first];
+            ahead_first = (ahead_first + 1) % GC_DRAIN_LOOKAHEAD;
+            ahead_count--;
+            gc_scan_object(work, object);
+            continue;
+        }
         if (object == 0) {
             if (gc_mark_root_next(work))
                 continue;
+            if (gc_barrier_pending()) {
+                gc_barrier_take_pending(work);
+                continue;
+            }
             object = gc_work_get(work);
             if (object == 0) {
                 // Our own barrier buffer may hold more.
@@ -418,6 +455,9 @@ int64_t gc_drain(struct gc_work *work, enum gc_drain_mode mode, int64_t budget)
         }
         gc_scan_object(work, object);
     }
+    // Stopped early: what waits in the ring goes back to the buffers.
+    for (; ahead_count; ahead_count--, ahead_first = (ahead_first + 1) % GC_DRAIN_LOOKAHEAD)
+        gc_work_put(work, ahead[ahead_first]);
     return (int64_t)(work->scan_work - start_work);
 }
 
