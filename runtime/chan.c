@@ -214,7 +214,7 @@ void chan_buffer_take(struct chan *c, void *destination)
     if (destination)
         chan_element_copy(c, destination, slot);
     // Go clears the slot so that the collector does not keep what it
-    // pointed to alive; ours will scan the same way.
+    // pointed to alive; ours scans the ring as a root (chan_make).
     chan_element_clear(c, slot);
     if (++c->recvx == c->dataqsiz)
         c->recvx = 0;

@@ -93,6 +93,38 @@ static inline void heap_bits_set_type(uintptr_t object, size_t elemsize, size_t 
     }
 }
 
+// The pointer bits for a small object about to be handed out. Most spans
+// only ever hold one type: the first object of type T in a fresh span
+// writes T's pattern over the whole span at once, and later objects of T
+// there need no write at all. Another type, or an array, makes the span
+// mixed, and from then on each object writes its own bits, as Go 1.19 does
+// for every object.
+static inline void heap_bits_for_object(struct mspan *span, uintptr_t object, size_t size, const struct gc_type *type)
+{
+    if (span->uniform_type == type && size == type->size)
+        return;
+    if (!span->mixed_types && span->uniform_type == NULL && span->alloc_count == 1 && size == type->size &&
+        type->pointer_bitmap == NULL && span->elemsize <= 64 * sizeof(void *)) {
+        // 64 bitmap bits at a time: a span starts on a bitmap word (it is
+        // page-aligned), and the pattern repeats every elemsize.
+        size_t element_words = span->elemsize / sizeof(void *);
+        size_t words = (size_t)span->nelems * element_words;
+        struct heap_arena *arena = heap_arena_of(span->start);
+        uint64_t *bits = &arena->pointer_bits[(span->start % HEAP_ARENA_SIZE) / sizeof(void *) / 64];
+        for (size_t done = 0; done < words; done += 64) {
+            uint64_t value = 0;
+            for (unsigned i = 0; i < 64 && done + i < words; i++)
+                value |= (type->pointers >> ((done + i) % element_words) & 1) << i;
+            store_relaxed(&bits[done / 64], value);
+        }
+        span->uniform_type = type;
+        return;
+    }
+    span->uniform_type = NULL;
+    span->mixed_types = true;
+    heap_bits_set_type(object, span->elemsize, size, type);
+}
+
 /* --- Finding a free object ------------------------------------------------ */
 
 // The next free object of span from its allocation cache, or 0 when the
@@ -185,7 +217,7 @@ static inline void *small_object_ready(struct mcache *mcache, struct mspan *span
         }
     }
     if (type)
-        heap_bits_set_type(object, span->elemsize, size, type);
+        heap_bits_for_object(span, object, size, type);
     if (__builtin_expect(gc_marking(), 0))
         gc_mark_new_object(span, object);
     mcache_count(&mcache->stats.mallocs[size_class], 1);

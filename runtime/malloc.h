@@ -6,8 +6,8 @@
  *   Typed, garbage-collected objects: gc_new(type), gc_alloc(size, type),
  *   gc_alloc_noscan(size). A type descriptor tells the collector where the
  *   object's pointers are (struct gc_type, built with offsetof), so it can
- *   scan heap objects precisely. Until the collector exists (issue 5) these
- *   objects are never freed.
+ *   scan heap objects precisely. The collector frees them once nothing
+ *   reaches them (gc.h, docs/gc.md).
  *
  *   Manual memory for C code: runtime_malloc, runtime_free, runtime_calloc,
  *   runtime_realloc -- the C library's contract, served from explicitly

@@ -393,14 +393,31 @@ void gc_mark_done(void)
 
 /* --- gctrace ---------------------------------------------------------------- */
 
-// Milliseconds with Go's precision: two significant digits below 10.
+// Milliseconds as Go's gctrace writes them: whole milliseconds from 10 ms
+// up; below, two significant digits and at most three decimals (19, 3.5,
+// 0.83, 0.011, 0).
 static void format_ms(char *text, size_t size, uint64_t ns)
 {
-    uint64_t us = ns / 1000;
-    if (us < 10000)
-        snprintf(text, size, "%llu.%03llu", (unsigned long long)(us / 1000), (unsigned long long)(us % 1000));
+    if (ns >= 10000000) {
+        snprintf(text, size, "%llu", (unsigned long long)(ns / 1000000));
+        return;
+    }
+    uint64_t digits = ns / 1000;   // microseconds: three decimals of a millisecond
+    int decimals = 3;
+    if (digits == 0) {
+        snprintf(text, size, "0");
+        return;
+    }
+    while (digits >= 100) {
+        digits /= 10;
+        decimals--;
+    }
+    uint64_t scale = decimals == 3 ? 1000 : decimals == 2 ? 100 : decimals == 1 ? 10 : 1;
+    if (decimals == 0)
+        snprintf(text, size, "%llu", (unsigned long long)digits);
     else
-        snprintf(text, size, "%llu", (unsigned long long)(us / 1000));
+        snprintf(text, size, "%llu.%0*llu", (unsigned long long)(digits / scale), decimals,
+                 (unsigned long long)(digits % scale));
 }
 
 static uint64_t megabytes(uint64_t bytes)

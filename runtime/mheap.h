@@ -70,6 +70,11 @@ struct mspan {
     uint64_t *alloc_bits;        // 1 = allocated (as of the last sweep)
     uint64_t *gcmark_bits;       // 1 = marked; swapped with alloc_bits at sweep
     uint32_t sweepgen;           // against mheap.sweepgen: swept or not (mgcsweep.c)
+    // When every slot of the span has held only objects of one type (one
+    // each, gc_new's case), the heap bitmap carries that type's pattern for
+    // the whole span, written once (malloc.c's heap_bits_for_object).
+    const struct gc_type *uniform_type;
+    bool mixed_types;            // some slot has held another type or an array
 
     // Manual spans: freed objects linked through their first word; fresh
     // objects from freeindex on. Touched only under the mcentral's lock.
@@ -88,7 +93,7 @@ static inline uintptr_t mspan_object_base(const struct mspan *span, uintptr_t ad
 
 // Per 64 MiB arena: the span that holds each page (NULL: a free page), the
 // size class of each page's manual span, and the heap bitmap -- one bit per word, set where a typed object holds a
-// pointer -- that the collector will scan by. Reserved from the platform,
+// pointer -- that the collector scans by. Reserved from the platform,
 // so only the parts in use cost memory.
 struct heap_arena {
     struct mspan *spans[HEAP_ARENA_PAGES];

@@ -1,21 +1,21 @@
 /*
  * Typed allocation, ours only (small.go and binarytrees.go are the Go
- * side): the objects the collector will scan, from gc_new.
+ * side): the objects the collector scans, from gc_new, their pointer
+ * stores through gc_store (the write barrier), as Go's are.
  *
  * small-SIZE: each worker allocates its share of n objects of SIZE bytes,
  * all of whose words are pointers, keeping the last BENCH_RING_SIZE alive
  * in a ring. Each new object points to the one allocated just before it,
  * and the object that becomes the oldest in the ring forgets the one just
  * evicted, so a chain never reaches past the ring: for Go, everything
- * older is garbage. At the end the chain through the ring is checked.
+ * older is garbage -- for ours too. At the end the chain through the ring
+ * is checked.
  *
- * binary-trees: the benchmarks game's program, with nodes from gc_new and
- * never freed (the collector comes later; Go's side is collected).
- *
- * Until the collector exists nothing here is ever freed, so every object
- * costs fresh memory: the driver keeps N small enough for that to fit.
+ * binary-trees: the benchmarks game's program, with nodes from gc_new,
+ * left to the collector on both sides.
  */
 #include "bench.h"
+#include "gc.h"
 
 // Every word of a small object is a pointer; the first links to the object
 // allocated before it.
@@ -45,11 +45,11 @@ static void typed_small_worker(int index, void *argument)
     for (uint64_t i = 0; i < count; i++) {
         size_t slot = i & BENCH_RING_MASK;
         struct small_object *object = gc_new(type);
-        object->link = ring[(slot - 1) & BENCH_RING_MASK];
+        gc_store(&object->link, ring[(slot - 1) & BENCH_RING_MASK]);
         ring[slot] = object;
         struct small_object *oldest = ring[(slot + 1) & BENCH_RING_MASK];
         if (oldest)
-            oldest->link = NULL;
+            gc_store(&oldest->link, NULL);
     }
     // The ring, newest to oldest, must be one chain ending in NULL.
     uint64_t live = count < BENCH_RING_SIZE ? count : BENCH_RING_SIZE;
@@ -91,8 +91,8 @@ static struct tree_node *tree_bottom_up(uint64_t depth)
     struct tree_node *left = tree_bottom_up(depth - 1);
     struct tree_node *right = tree_bottom_up(depth - 1);
     struct tree_node *node = gc_new(&tree_node_type);
-    node->left = left;
-    node->right = right;
+    gc_store(&node->left, left);
+    gc_store(&node->right, right);
     return node;
 }
 
