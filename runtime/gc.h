@@ -23,8 +23,15 @@
  *
  * Stores into local variables (the stack) need no barrier, and neither do
  * the first stores into an object that has not yet been published (but
- * gc_store is always correct). The write barrier is off, and gc_store one
- * predictable branch, except while the collector marks.
+ * gc_store is always correct). The write barrier is off, and gc_store a
+ * call and one predictable branch, except while the collector marks.
+ *
+ * Why a call and not inline code: the check "is the collector marking?"
+ * and the store must happen with no mark starting in between. Go's
+ * compiler keeps preemption out of that window; in C the window would be
+ * in the program's own code, which asynchronous preemption may interrupt
+ * anywhere. The runtime's code is never interrupted that way
+ * (runtime/preempt.c), so the two live together in gc_store_pointer.
  */
 #ifndef HARDWAY_RUNTIME_GC_H
 #define HARDWAY_RUNTIME_GC_H
@@ -33,19 +40,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// Non-zero while the collector marks (read by gc_store; do not write).
-extern uint32_t gc_write_barrier_enabled;
-// The write barrier's slow half: Go's hybrid barrier, shading the value
-// being overwritten and the one being stored.
-void gc_write_barrier(void **slot, void *value);
+// *slot = value, with the write barrier when the collector marks.
+void gc_store_pointer(void **slot, void *value);
 
+// gc_store(&object->field, value): the typed front of gc_store_pointer (the
+// value must convert to the field's type).
 #define gc_store(slot, value)                                                                      \
     do {                                                                                           \
         __typeof__(slot) gc_store_slot_ = (slot);                                                  \
         __typeof__(*gc_store_slot_) gc_store_value_ = (value);                                     \
-        if (__builtin_expect(__atomic_load_n(&gc_write_barrier_enabled, __ATOMIC_RELAXED), 0))     \
-            gc_write_barrier((void **)gc_store_slot_, (void *)gc_store_value_);                    \
-        __atomic_store_n(gc_store_slot_, gc_store_value_, __ATOMIC_RELAXED);                       \
+        gc_store_pointer((void **)gc_store_slot_, (void *)gc_store_value_);                        \
     } while (0)
 
 // Registers [start, start + size) as a root: scanned conservatively every

@@ -271,6 +271,7 @@ static void *malloc_large(struct mcache *mcache, size_t size, const struct gc_ty
     size_t npages = (size + HEAP_PAGE_SIZE - 1) / HEAP_PAGE_SIZE;
     if (size > SIZE_MAX - HEAP_PAGE_SIZE)
         out_of_memory(size);
+    mheap_reclaim(npages);
     struct mspan *span = mheap_alloc(npages, MSPAN_IN_USE, span_class_make(0, noscan));
     if (span == NULL)
         out_of_memory(size);

@@ -6,7 +6,8 @@
  * object the mark has already scanned (black) and erase it where it was:
  * the object would stay white though reachable, and be freed. The barrier
  * prevents that. Go's hybrid barrier, which gc_store (gc.h) runs for every
- * pointer store while the mark is on:
+ * pointer store while the mark is on (gc_store_pointer, below; gc.h says
+ * why the check and the store are one call into the runtime):
  *
  *     gc_write_barrier(slot, value):
  *         shade(*slot)    -- the pointer being overwritten (Yuasa's deletion
@@ -31,6 +32,13 @@
 #include "mgc.h"
 
 uint32_t gc_write_barrier_enabled;
+
+void gc_store_pointer(void **slot, void *value)
+{
+    if (__builtin_expect(__atomic_load_n(&gc_write_barrier_enabled, __ATOMIC_RELAXED), 0))
+        gc_write_barrier(slot, value);
+    __atomic_store_n(slot, value, __ATOMIC_RELAXED);
+}
 
 // A thread without a P (hosted: a thread that is not an M) does not mark
 // itself -- with one P, mark bits are set without atomics, by that P's M

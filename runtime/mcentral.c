@@ -98,7 +98,9 @@ struct mspan *mcentral_cache_span(struct mcentral *central)
     }
     runtime_lock_release(&central->lock);
     uint32_t span_class = (uint32_t)(central - mcentral_typed);
-    span = mheap_alloc(size_class_pages[span_class_size_class(span_class)], MSPAN_IN_USE, span_class);
+    size_t npages = size_class_pages[span_class_size_class(span_class)];
+    mheap_reclaim(npages);
+    span = mheap_alloc(npages, MSPAN_IN_USE, span_class);
     if (span == NULL)
         return NULL;
 have_span:

@@ -142,11 +142,14 @@ static void gc_mark_worker(void *argument)
         if (mode == GC_WORKER_DEDICATED)
             __atomic_add_fetch(&gc_pacer.dedicated_needed, 1, __ATOMIC_ACQ_REL);
         __atomic_add_fetch(&gc_pacer.bg_scan_credit, done, __ATOMIC_RELAXED);
+        // What this P still holds goes where any marker can take it: the
+        // P may go idle, and an idle P's buffers are seen by nobody. Before
+        // the count drops, so that the last worker out sees it.
+        gc_barrier_flush(pp);
+        gc_work_flush(&pg->work);
         bool last = __atomic_sub_fetch(&gc_markers_active, 1, __ATOMIC_ACQ_REL) == 0;
-        if (gc_work_empty(&pg->work) && !gc_mark_work_available()) {
-            if (last)
-                gc_mark_done();
-        }
+        if (last && !gc_mark_work_available())
+            gc_mark_done();
     }
 }
 
@@ -181,7 +184,7 @@ struct g *gc_find_mark_worker(struct p *pp, bool idle)
         if (gc_pacer.fractional_goal <= 0)
             return NULL;
         uint64_t since = platform_nanotime() - gc_pacer.mark_start_ns;
-        if ((double)pg->fractional_ns >= gc_pacer.fractional_goal * (double)since)
+        if (pg->fractional_ns * GC_ONE >= (uint64_t)gc_pacer.fractional_goal * since)
             return NULL;
         mode = GC_WORKER_FRACTIONAL;
     }
@@ -303,19 +306,23 @@ void gc_mark_done(void)
     struct gc_work *work = &own->gc->work;
     // Every stack must be scanned, and no pointer may wait in a buffer:
     // what that turns up is more marking, done with the world running.
-    bool stacks_left = gc_scan_remaining_stacks(work) > 0;
+    // (Only work decides: a stack scanned here that found nothing new
+    // leaves nothing for anyone to do, and a restart with nothing to do
+    // would have no marker run dry to end the mark.)
+    gc_scan_remaining_stacks(work);
     gc_barrier_take_pending(work);
     for (int32_t i = 0; i < procs; i++) {
         gc_barrier_flush(all_ps[i]);
         gc_work_flush(&all_ps[i]->gc->work);
     }
-    if ((stacks_left || gc_work_global_available() || !gc_mark_roots_done()) &&
-        gc_mark_restarts < GC_MARK_RESTARTS_MAX) {
-        // Not done after all: back to marking, concurrently.
+    if ((gc_work_global_available() || !gc_mark_roots_done()) && gc_mark_restarts < GC_MARK_RESTARTS_MAX) {
+        // Not done after all: back to marking, concurrently. (The flag is
+        // cleared with the world still stopped: once it runs again, a
+        // marker that runs dry must find it clear, or nobody ends the mark.)
         gc_mark_restarts++;
+        __atomic_store_n(&gc_mark_done_busy, 0, __ATOMIC_RELEASE);
         start_the_world();
         record_pause(platform_nanotime() - start);
-        __atomic_store_n(&gc_mark_done_busy, 0, __ATOMIC_RELEASE);
         return;
     }
     __atomic_store_n(&gc_phase, GC_MARK_TERMINATION, __ATOMIC_RELEASE);
@@ -376,10 +383,14 @@ void gc_mark_done(void)
     total_gc_cpu_ns += cpu;
     stats.gc_cpu_ns = total_gc_cpu_ns;
     runtime_lock_release(&stats_lock);
+    __atomic_store_n(&gc_mark_done_busy, 0, __ATOMIC_RELEASE);
     start_the_world();
     record_pause(platform_nanotime() - start);
-    __atomic_store_n(&gc_mark_done_busy, 0, __ATOMIC_RELEASE);
 
+    // The trace line before the waiters wake: a program that ends right
+    // after runtime_gc still prints its last cycle.
+    if (gc_trace_enabled)
+        print_trace(stw2, heap_live_at_end, marked, assist_ns, background_ns, idle_ns, stack_bytes, global_bytes);
     gc_sweeper_wake();
     runtime_lock_acquire(&gc_cycle_lock);
     uint32_t waiters = gc_cycle_waiters;
@@ -387,8 +398,6 @@ void gc_mark_done(void)
     runtime_lock_release(&gc_cycle_lock);
     for (uint32_t i = 0; i < waiters; i++)
         semrelease(&gc_cycle_sema);
-    if (gc_trace_enabled)
-        print_trace(stw2, heap_live_at_end, marked, assist_ns, background_ns, idle_ns, stack_bytes, global_bytes);
 }
 
 /* --- gctrace ---------------------------------------------------------------- */

@@ -157,6 +157,12 @@ void gc_assist_alloc(struct g *gp, size_t bytes);
 
 /* --- The write barrier (mbarrier.c) ------------------------------------------ */
 
+// Non-zero while the collector marks.
+extern uint32_t gc_write_barrier_enabled;
+// The write barrier's slow half: Go's hybrid barrier, shading the value
+// being overwritten and the one being stored.
+void gc_write_barrier(void **slot, void *value);
+
 // Shades everything in a P's barrier buffer.
 void gc_barrier_flush(struct p *pp);
 // Shades every word of [start, start + size): the barrier for memory the
@@ -165,6 +171,10 @@ void gc_shade_range(const void *start, size_t size);
 
 /* --- The pacer (mgcpacer.c) --------------------------------------------------- */
 
+// Fixed point for the pacer's ratios: GC_ONE stands for 1.0 (no floating
+// point in the kernel).
+#define GC_ONE 65536
+
 struct gc_pacer {
     int gogc;                    // < 0: off
     uint64_t memory_limit;       // 0: none
@@ -172,14 +182,14 @@ struct gc_pacer {
     uint64_t heap_marked;        // live bytes at the end of the last mark
     uint64_t heap_goal;
     uint64_t trigger;            // start a cycle when heap_live reaches this
-    double trigger_ratio;        // trigger = marked * (1 + trigger_ratio), adjusted each cycle
+    int64_t trigger_ratio;       // trigger = marked * (1 + trigger_ratio / GC_ONE), adjusted each cycle
     uint64_t assist_work_per_byte_x65536;  // scan work an assist owes per byte allocated, fixed point (atomic)
     int64_t scan_work_expected;  // for the assist ratio
     int64_t last_scan_work;
     int64_t bg_scan_credit;      // scan work the workers did beyond what assists owe (atomic)
     int32_t dedicated_workers;   // per cycle
     int32_t dedicated_needed;    // still to start, this cycle (atomic)
-    double fractional_goal;      // of each P's time
+    uint32_t fractional_goal;    // of each P's time, fixed point (GC_ONE: all of it)
     uint64_t heap_live_at_start; // for gctrace and the pacer's feedback
     uint64_t mark_start_ns;
 };

@@ -399,11 +399,11 @@ int64_t gc_drain(struct gc_work *work, enum gc_drain_mode mode, int64_t budget)
         // The P may mark until its share of the time since the mark began
         // is used up.
         uint64_t now = platform_nanotime();
-        double allowed = gc_pacer.fractional_goal * (double)(now - gc_pacer.mark_start_ns);
+        uint64_t allowed = (uint64_t)gc_pacer.fractional_goal * (now - gc_pacer.mark_start_ns) / GC_ONE;
         struct p_gc *pg = m->p->gc;
-        if (allowed <= (double)pg->fractional_ns)
+        if (allowed <= pg->fractional_ns)
             return 0;
-        fractional_deadline = now + (uint64_t)(allowed - (double)pg->fractional_ns) + 100 * 1000;
+        fractional_deadline = now + (allowed - pg->fractional_ns) + 100 * 1000;
     }
     for (uint32_t round = 0;; round++) {
         if (mode != GC_DRAIN_ALL && round % 16 == 0) {
@@ -483,32 +483,44 @@ void gc_assist_alloc(struct g *gp, size_t bytes)
     uint64_t ratio = __atomic_load_n(&gc_pacer.assist_work_per_byte_x65536, __ATOMIC_RELAXED);
     if (ratio == 0)
         ratio = 1;
-    int64_t debt = (int64_t)(((__uint128_t)(uint64_t)-gp->gc_assist_bytes * ratio) >> 16);
+    // (Debts and credits fit 64 bits: the ratio is at most 256 x GC_ONE.)
+    int64_t debt = (int64_t)((uint64_t)-gp->gc_assist_bytes * ratio / GC_ONE);
     // First, the background workers' surplus.
     int64_t credit = __atomic_load_n(&gc_pacer.bg_scan_credit, __ATOMIC_RELAXED);
     if (credit > 0) {
         int64_t take = credit < debt ? credit : debt;
         __atomic_sub_fetch(&gc_pacer.bg_scan_credit, take, __ATOMIC_RELAXED);
-        gp->gc_assist_bytes += (int64_t)(((__uint128_t)(uint64_t)take << 16) / ratio);
+        gp->gc_assist_bytes += (int64_t)((uint64_t)take * GC_ONE / ratio);
         debt -= take;
         if (debt <= 0)
             return;
     }
-    // Then our own marking.
-    uint64_t start = platform_nanotime();
+    // Then our own marking, until the debt is paid or the mark is over.
     int64_t budget = debt > GC_ASSIST_MIN_WORK ? debt : GC_ASSIST_MIN_WORK;
-    struct p *pp = m->p;
-    int64_t done = gc_drain(&pp->gc->work, GC_DRAIN_BUDGET, budget);
-    pp = getm()->p;
-    pp->gc->assist_ns += platform_nanotime() - start;
-    gp->gc_assist_bytes += (int64_t)(((__uint128_t)(uint64_t)done << 16) / ratio);
-    if (done < budget) {
-        // Out of work: the mark may be over. Go parks the assist until it
-        // is; we finish it if it is, and forgive the debt otherwise (the
-        // work left is in other Ps' buffers, about to be done).
+    while (gp->gc_assist_bytes < 0 && __atomic_load_n(&gc_phase, __ATOMIC_ACQUIRE) == GC_MARK) {
+        uint64_t start = platform_nanotime();
+        struct p *pp = getm()->p;
+        int64_t done = gc_drain(&pp->gc->work, GC_DRAIN_BUDGET, budget);
+        pp->gc->assist_ns += platform_nanotime() - start;
+        gp->gc_assist_bytes += (int64_t)((uint64_t)done * GC_ONE / ratio);
+        // Whatever the assist found and did not scan is for the workers.
         gc_work_flush(&pp->gc->work);
-        gp->gc_assist_bytes = 0;
-        if (!gc_mark_work_available() && gc_markers_idle())
+        if (done >= budget)
+            break;
+        // Out of work. If nobody else has any, the mark is over: end it.
+        // Otherwise others hold the grey objects (a long list is marked
+        // one node at a time): step aside for them, and try again. Go
+        // parks the assist on a queue instead; either way, a goroutine in
+        // debt does not allocate until the mark has caught up with it.
+        if (!gc_mark_work_available() && gc_markers_idle()) {
             gc_mark_done();
+            break;
+        }
+        if (load_relaxed(&gp->preempt) || __atomic_load_n(&sched.gcwaiting, __ATOMIC_ACQUIRE)) {
+            runtime_safe_point();
+            continue;
+        }
+        gosched();
+        budget = GC_ASSIST_MIN_WORK;
     }
 }

@@ -31,15 +31,33 @@
  * heap_live counts whole spans as they are handed to an mcache (their free
  * objects will be allocated) and large objects as they are allocated; the
  * mark resets it to what it found live.
+ *
+ * Ratios are fixed point, GC_ONE (65536) standing for 1.0: the kernel runs
+ * without floating point (no SSE state is saved on interrupts) and without
+ * libgcc (no 128-bit division).
  */
 #include "mgc.h"
 
 struct gc_pacer gc_pacer;
 
-#define GC_HEAP_MINIMUM ((uint64_t)4 << 20)   // Go's heapMinimum at GOGC=100
-#define GC_BACKGROUND_UTILIZATION 0.25       // the workers' share of the CPU
-#define GC_GOAL_UTILIZATION 0.30             // what the controller aims the whole mark at
-#define GC_MAX_UTILIZATION_ERROR 0.30        // how far dedicated workers may miss 25%
+#define GC_HEAP_MINIMUM ((uint64_t)4 << 20)          // Go's heapMinimum at GOGC=100
+#define GC_BACKGROUND_UTILIZATION (GC_ONE / 4)      // the workers' share of the CPU: 0.25
+#define GC_GOAL_UTILIZATION (GC_ONE * 3 / 10)       // what the controller aims the whole mark at: 0.30
+#define GC_MAX_UTILIZATION_ERROR (GC_ONE * 3 / 10)  // how far dedicated workers may miss 25%: 0.30
+
+// value * numerator / denominator without overflowing 64 bits, for byte
+// counts and durations up to about 2^40: both factors are first brought
+// under 2^24 (keeping 24 bits of precision, plenty for a pacer).
+static uint64_t scale(uint64_t value, uint64_t numerator, uint64_t denominator)
+{
+    while (numerator >= (1u << 24) || denominator >= (1u << 24)) {
+        numerator >>= 1;
+        denominator >>= 1;
+    }
+    if (denominator == 0)
+        return value;
+    return value / denominator * numerator + value % denominator * numerator / denominator;
+}
 
 static uint64_t heap_goal_for(uint64_t marked)
 {
@@ -65,7 +83,7 @@ static void set_trigger(void)
 {
     uint64_t marked = gc_pacer.heap_marked;
     uint64_t goal = gc_pacer.heap_goal;
-    uint64_t trigger = marked + (uint64_t)((double)marked * gc_pacer.trigger_ratio);
+    uint64_t trigger = marked + scale(marked, (uint64_t)gc_pacer.trigger_ratio, GC_ONE);
     // At least a little room to allocate, at most most of the way to the goal.
     uint64_t lowest = marked + (goal - marked) / 2;
     uint64_t highest = goal - (goal - marked) / 20;
@@ -80,7 +98,7 @@ void gc_pacer_init(int gogc, uint64_t memory_limit)
 {
     gc_pacer.gogc = gogc;
     gc_pacer.memory_limit = memory_limit;
-    gc_pacer.trigger_ratio = 7.0 / 8.0 * (gogc > 0 ? gogc : 100) / 100.0;
+    gc_pacer.trigger_ratio = (int64_t)GC_ONE * 7 / 8 * (gogc > 0 ? gogc : 100) / 100;
     gc_pacer.heap_marked = 0;
     gc_pacer.heap_goal = heap_goal_for(0);
     set_trigger();
@@ -119,7 +137,9 @@ void gc_pacer_revise(void)
     if (live + (1u << 20) > goal)
         goal = goal + goal / 10 > live + (1u << 20) ? goal + goal / 10 : live + (1u << 20);
     uint64_t distance = goal - live;
-    uint64_t ratio = (uint64_t)(((__uint128_t)(uint64_t)remaining_work << 16) / distance);
+    uint64_t ratio = scale((uint64_t)remaining_work, GC_ONE, distance);
+    if (ratio > (uint64_t)GC_ONE * 256)
+        ratio = (uint64_t)GC_ONE * 256;   // 256 bytes of scanning per byte: plenty, and no overflow later
     __atomic_store_n(&gc_pacer.assist_work_per_byte_x65536, ratio ? ratio : 1, __ATOMIC_RELAXED);
 }
 
@@ -130,22 +150,22 @@ void gc_pacer_start_cycle(uint64_t now)
     __atomic_store_n(&gc_pacer.bg_scan_credit, 0, __ATOMIC_RELAXED);
     // Workers: 25% of the Ps, dedicated when that is near enough a whole
     // number, fractional for the rest (Go's startCycle).
-    double goal = (double)procs * GC_BACKGROUND_UTILIZATION;
-    int32_t dedicated = (int32_t)(goal + 0.5);
-    double error = dedicated > 0 ? (double)dedicated / goal - 1 : -1;
-    double fractional = 0;
+    int64_t goal = (int64_t)procs * GC_BACKGROUND_UTILIZATION;   // in Ps, fixed point
+    int32_t dedicated = (int32_t)((goal + GC_ONE / 2) / GC_ONE);
+    int64_t error = dedicated > 0 ? (int64_t)dedicated * GC_ONE * GC_ONE / goal - GC_ONE : -GC_ONE;
+    int64_t fractional = 0;
     if (error < -GC_MAX_UTILIZATION_ERROR || error > GC_MAX_UTILIZATION_ERROR) {
-        if ((double)dedicated > goal)
+        if ((int64_t)dedicated * GC_ONE > goal)
             dedicated--;
-        fractional = (goal - dedicated) / procs;
+        fractional = (goal - (int64_t)dedicated * GC_ONE) / procs;
     }
     gc_pacer.dedicated_workers = dedicated;
     __atomic_store_n(&gc_pacer.dedicated_needed, dedicated, __ATOMIC_RELEASE);
-    gc_pacer.fractional_goal = fractional;
+    gc_pacer.fractional_goal = (uint32_t)fractional;
     // Scan work expected: what the last mark did, grown with the heap.
     int64_t expected = gc_pacer.last_scan_work;
     if (gc_pacer.heap_marked && gc_pacer.heap_live_at_start > gc_pacer.heap_marked)
-        expected = (int64_t)((double)expected * (double)gc_pacer.heap_live_at_start / (double)gc_pacer.heap_marked);
+        expected = (int64_t)scale((uint64_t)expected, gc_pacer.heap_live_at_start, gc_pacer.heap_marked);
     if (expected < (int64_t)(gc_pacer.heap_live_at_start / 2))
         expected = (int64_t)(gc_pacer.heap_live_at_start / 2);
     gc_pacer.scan_work_expected = expected;
@@ -156,20 +176,21 @@ void gc_pacer_end_cycle(uint64_t now, uint64_t heap_marked, int64_t scan_work, u
 {
     // The controller, as Go 1.17's endCycle.
     if (gc_pacer.heap_marked > 0 && gc_pacer.gogc > 0) {
-        double goal_growth = (double)gc_pacer.gogc / 100;
-        double actual_growth =
-            (double)__atomic_load_n(&gc_pacer.heap_live, __ATOMIC_RELAXED) / (double)gc_pacer.heap_marked - 1;
-        double duration = (double)(now - gc_pacer.mark_start_ns);
-        double utilization = GC_BACKGROUND_UTILIZATION;
+        int64_t goal_growth = (int64_t)gc_pacer.gogc * GC_ONE / 100;
+        int64_t actual_growth =
+            (int64_t)scale(__atomic_load_n(&gc_pacer.heap_live, __ATOMIC_RELAXED), GC_ONE, gc_pacer.heap_marked) -
+            GC_ONE;
+        uint64_t duration = now - gc_pacer.mark_start_ns;
+        int64_t utilization = GC_BACKGROUND_UTILIZATION;
         if (duration > 0)
-            utilization += (double)assist_ns / (duration * procs);
-        double error = goal_growth - gc_pacer.trigger_ratio -
-                       utilization / GC_GOAL_UTILIZATION * (actual_growth - gc_pacer.trigger_ratio);
-        gc_pacer.trigger_ratio += 0.5 * error;
-        if (gc_pacer.trigger_ratio < 0.1 * goal_growth)
-            gc_pacer.trigger_ratio = 0.1 * goal_growth;
-        if (gc_pacer.trigger_ratio > 0.95 * goal_growth)
-            gc_pacer.trigger_ratio = 0.95 * goal_growth;
+            utilization += (int64_t)scale(assist_ns, GC_ONE, duration * (uint64_t)procs);
+        int64_t error = goal_growth - gc_pacer.trigger_ratio -
+                        utilization * (actual_growth - gc_pacer.trigger_ratio) / GC_GOAL_UTILIZATION;
+        gc_pacer.trigger_ratio += error / 2;
+        if (gc_pacer.trigger_ratio < goal_growth / 10)
+            gc_pacer.trigger_ratio = goal_growth / 10;
+        if (gc_pacer.trigger_ratio > goal_growth * 95 / 100)
+            gc_pacer.trigger_ratio = goal_growth * 95 / 100;
     }
     gc_pacer.heap_marked = heap_marked;
     gc_pacer.last_scan_work = scan_work;
@@ -195,8 +216,8 @@ bool runtime_parse_gogc(const char *text, int *gogc)
         if (value > 1000000)
             return false;
     }
-    if (*at != '\0')
-        return false;
+    if (*at != '\0' || value == 0)
+        return false;   // 0 is not a setting: runtime_config's 0 means the default, 100
     *gogc = (int)value;
     return true;
 }

@@ -28,6 +28,9 @@
 uint64_t sweep_frees[SIZE_CLASS_COUNT + 1];
 uint64_t sweep_large_bytes_freed;
 uint32_t mheap_sweeps_active;
+// Set when a sweep generation starts, cleared when a sweeper finds no
+// unswept span left: a cheap "anything to sweep?" for mheap_reclaim.
+static uint32_t sweep_pending;
 
 bool mspan_claim_for_sweep(struct mspan *span)
 {
@@ -112,6 +115,26 @@ void mheap_begin_sweep(void)
     if (mcentral_next_unswept() != NULL)
         runtime_throw("mheap_begin_sweep: the previous generation is not fully swept");
     __atomic_add_fetch(&mheap.sweepgen, 2, __ATOMIC_ACQ_REL);
+    __atomic_store_n(&sweep_pending, 1, __ATOMIC_RELEASE);
+}
+
+size_t mheap_reclaim(size_t npages)
+{
+    size_t freed = 0;
+    struct mspan *span;
+    while (freed < npages && __atomic_load_n(&sweep_pending, __ATOMIC_ACQUIRE)) {
+        span = mcentral_next_unswept();
+        if (span == NULL) {
+            __atomic_store_n(&sweep_pending, 0, __ATOMIC_RELEASE);
+            break;
+        }
+        size_t pages = span->npages;
+        if (mspan_sweep(span))
+            mcentral_put_swept(span);
+        else
+            freed += pages;
+    }
+    return freed;
 }
 
 size_t mheap_sweep_all(void)

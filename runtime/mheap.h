@@ -197,6 +197,12 @@ bool mspan_sweep(struct mspan *span);
 void mheap_begin_sweep(void);
 // Sweeps every span not yet swept (Go's finishsweep_m); returns how many.
 size_t mheap_sweep_all(void);
+// Before the heap hands out `npages` more pages to collected objects:
+// sweeps unswept spans until that many pages have been freed, or none is
+// left unswept (Go's reclaim). Without it a program that allocates large
+// objects faster than the background sweeper runs would grow the heap past
+// its goal with garbage nobody has swept yet. Returns the pages freed.
+size_t mheap_reclaim(size_t npages);
 // Spans claimed and not yet swept (atomic): sweeping is done when this is 0
 // and no span is unswept.
 extern uint32_t mheap_sweeps_active;

@@ -315,13 +315,21 @@ static struct g *global_runq_get(struct p *pp, int32_t max)
 /* --- Idle Ps and Ms ------------------------------------------------------ */
 
 // sched.lock held for all four.
+// Idle Ps have empty run queues, with one exception: a P handed to a new M
+// that could not start (p_idle_put_with_work). Spinning Ms steal from idle
+// Ps too, so its Gs are not stranded.
+static void p_idle_put_with_work(struct p *pp)
+{
+    pp->link = sched.pidle;
+    sched.pidle = pp;
+    __atomic_add_fetch(&sched.npidle, 1, __ATOMIC_ACQ_REL);
+}
+
 static void p_idle_put(struct p *pp)
 {
     if (!runq_empty(pp))
         runtime_throw("an idle P has runnable goroutines");
-    pp->link = sched.pidle;
-    sched.pidle = pp;
-    __atomic_add_fetch(&sched.npidle, 1, __ATOMIC_ACQ_REL);
+    p_idle_put_with_work(pp);
 }
 
 static struct p *p_idle_get(void)
@@ -499,7 +507,7 @@ static void start_m(struct p *pp, bool spinning)
             if (spinning)
                 __atomic_sub_fetch(&sched.nmspinning, 1, __ATOMIC_ACQ_REL);
             runtime_lock_acquire(&sched.lock);
-            p_idle_put(pp);
+            p_idle_put_with_work(pp);
             runtime_lock_release(&sched.lock);
             if (load_i32(&sched.mcount) == 0)
                 runtime_throw("cannot start a thread for the first M");

@@ -316,7 +316,7 @@ extern uintptr_t runtime_unpreemptible_text_start, runtime_unpreemptible_text_en
 
 // The collector's settings as text, for the ports' configuration (the
 // environment hosted, the command line in the kernel), parsed the same
-// everywhere (mgcpacer.c). GOGC: a percentage or "off" (-1). A memory
+// everywhere (mgcpacer.c). GOGC: a percentage from 1 up, or "off" (-1). A memory
 // limit: bytes, with an optional B, KiB, MiB, GiB or TiB suffix. False when
 // the text is not one.
 bool runtime_parse_gogc(const char *text, int *gogc);
