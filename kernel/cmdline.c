@@ -14,6 +14,11 @@
  * add a row to docs/cmdline.md. Integers, booleans and strings need no code;
  * an option with its own syntax (a future `ip=`) would add a kind.
  *
+ * The collector's settings are such kinds: gogc= ("100", "off") and
+ * gomemlimit= ("512MiB") are read by the runtime's own parsers,
+ * runtime_parse_gogc and runtime_parse_memory_limit, which also read the
+ * hosted build's GOGC and GOMEMLIMIT, so the two spell them alike.
+ *
  * Defaults are written as text and parsed by the same code as the words, so a
  * default can never be something the command line could not say.
  *
@@ -31,6 +36,7 @@
  */
 #include "cmdline.h"
 #include "printk.h"
+#include "runtime_internal.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -100,6 +106,55 @@ static const struct cmdline_option cmdline_options[] = {
         .description = "Print the memory allocator's statistics (like Go's runtime.MemStats) when a "
                        "self-test ends or the main goroutine returns.",
         .value = &kernel_options.memstats,
+    },
+    {
+        .name = "gogc",
+        .kind = CMDLINE_GOGC,
+        .default_value = "100",
+        .values = "1..1000000 or off",
+        .description = "The garbage collector's GOGC: a collection starts when the heap has grown by this "
+                       "percentage over what the last one found live. off turns the collector off.",
+        .value = &kernel_options.gogc,
+        .minimum = 1,
+        .maximum = 1000000,
+    },
+    {
+        .name = "gomemlimit",
+        .kind = CMDLINE_SIZE,
+        .default_value = "0",
+        .values = "bytes, or with a KiB, MiB, GiB or TiB suffix",
+        .description = "A soft limit on the heap, like Go's GOMEMLIMIT: the collector runs more often "
+                       "as the heap nears it. 0 means no limit.",
+        .value = &kernel_options.gomemlimit,
+    },
+    {
+        .name = "gctrace",
+        .kind = CMDLINE_BOOLEAN,
+        .default_value = "0",
+        .values = "0|1",
+        .description = "Print one line per garbage collection, in the format of Go's GODEBUG=gctrace=1.",
+        .value = &kernel_options.gctrace,
+    },
+    {
+        .name = "gccheckmark",
+        .kind = CMDLINE_BOOLEAN,
+        .default_value = "0",
+        .values = "0|1",
+        .description = "After each collection's concurrent mark, mark again with the world stopped and stop "
+                       "the machine with a clear message if the first mark missed a reachable object; "
+                       "freed objects are poisoned. Slow: for testing the collector.",
+        .value = &kernel_options.gccheckmark,
+    },
+    {
+        .name = "gcstress",
+        .kind = CMDLINE_INTEGER,
+        .default_value = "0",
+        .values = "0..1000000000",
+        .description = "Start a garbage collection every N typed allocations (1 means every 1000). "
+                       "0 means never. For testing the collector.",
+        .value = &kernel_options.gcstress,
+        .minimum = 0,
+        .maximum = 1000000000,
     },
     {
         .name = "loglevel",
@@ -196,6 +251,17 @@ static bool cmdline_parse_decimal(const char *text, size_t length, int *result)
     return true;
 }
 
+// The runtime's parsers read NUL-terminated text; a word is not. Values
+// longer than any valid one are refused here.
+static bool cmdline_copy_value(const char *text, size_t length, char *copy, size_t size)
+{
+    if (text == NULL || length >= size)
+        return false;
+    memcpy(copy, text, length);
+    copy[length] = '\0';
+    return true;
+}
+
 // Parses `text` (not NUL-terminated; NULL for a bare word) for `option` and,
 // when it is acceptable, stores it. Otherwise writes what was expected into
 // `expected` and leaves the stored value alone.
@@ -236,6 +302,27 @@ static bool cmdline_apply_value(const struct cmdline_option *option, const char 
             return false;
         }
         *(int *)option->value = value;
+        return true;
+    }
+    case CMDLINE_GOGC: {
+        char copy[32];
+        int value = 0;
+        if (!cmdline_copy_value(text, length, copy, sizeof copy) || !runtime_parse_gogc(copy, &value) ||
+            (value >= 0 && (value < option->minimum || value > option->maximum))) {
+            snprintf(expected, expected_size, "a percentage %d..%d or off", option->minimum, option->maximum);
+            return false;
+        }
+        *(int *)option->value = value < 0 ? -1 : value;
+        return true;
+    }
+    case CMDLINE_SIZE: {
+        char copy[32];
+        uint64_t value = 0;
+        if (!cmdline_copy_value(text, length, copy, sizeof copy) || !runtime_parse_memory_limit(copy, &value)) {
+            snprintf(expected, expected_size, "a size in bytes, or with a KiB, MiB, GiB or TiB suffix");
+            return false;
+        }
+        *(uint64_t *)option->value = value;
         return true;
     }
     case CMDLINE_STRING:
@@ -327,6 +414,21 @@ int cmdline_format_value(const struct cmdline_option *option, char *buffer, size
     case CMDLINE_BOOLEAN: return snprintf(buffer, size, "%d", *(const bool *)option->value ? 1 : 0);
     case CMDLINE_INTEGER: return snprintf(buffer, size, "%d", *(const int *)option->value);
     case CMDLINE_STRING: return snprintf(buffer, size, "%s", (const char *)option->value);
+    case CMDLINE_GOGC: {
+        int value = *(const int *)option->value;
+        return value < 0 ? snprintf(buffer, size, "off") : snprintf(buffer, size, "%d", value);
+    }
+    case CMDLINE_SIZE: {
+        // The largest suffix that says the value exactly: 512MiB, not 536870912.
+        static const char *const suffixes[] = { "", "KiB", "MiB", "GiB", "TiB" };
+        uint64_t value = *(const uint64_t *)option->value;
+        size_t unit = 0;
+        while (value != 0 && value % 1024 == 0 && unit + 1 < sizeof suffixes / sizeof suffixes[0]) {
+            value /= 1024;
+            unit++;
+        }
+        return snprintf(buffer, size, "%llu%s", (unsigned long long)value, suffixes[unit]);
+    }
     }
     return snprintf(buffer, size, "?");
 }

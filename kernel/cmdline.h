@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define CMDLINE_SELFTEST_MAX 32   // bytes, including the terminating NUL
 
@@ -26,6 +27,13 @@ struct kernel_options {
     int schedtrace;                         // ms between scheduler trace lines; 0 = none
     bool mallocdebug;                       // check every free (double free, foreign pointer)
     bool memstats;                          // print the allocator's statistics after a self-test
+    // The garbage collector (runtime/gc.h), handed to the runtime by
+    // kernel/platform.c's platform_runtime_defaults.
+    int gogc;                               // GOGC percent; -1 = off
+    uint64_t gomemlimit;                    // soft heap limit in bytes (GOMEMLIMIT); 0 = none
+    bool gctrace;                           // one line per collection, Go's gctrace format
+    bool gccheckmark;                       // re-mark stop-the-world after each cycle and verify
+    int gcstress;                           // 0 off; 1 = a cycle every 1000 typed allocations; N > 1: every N
 };
 
 extern struct kernel_options kernel_options;
@@ -34,6 +42,10 @@ enum cmdline_option_kind {
     CMDLINE_INTEGER,    // decimal, within [minimum, maximum]; `names` may give words for values
     CMDLINE_BOOLEAN,    // 0|1 (also no|yes, off|on, false|true); a bare word means 1
     CMDLINE_STRING,     // any text without spaces, shorter than string_size
+    CMDLINE_GOGC,       // a percentage or "off" (-1), read by the runtime's own runtime_parse_gogc,
+                        // within [minimum, maximum]
+    CMDLINE_SIZE,       // bytes with an optional B, KiB, MiB, GiB or TiB suffix, read by the
+                        // runtime's runtime_parse_memory_limit; `value` is a uint64_t *
 };
 
 struct cmdline_option {
@@ -42,8 +54,8 @@ struct cmdline_option {
     const char *default_value;      // as it would be typed; parsed by the same code as the words
     const char *values;             // what is accepted, for people: "0..256", "0|1", ...
     const char *description;        // one sentence
-    void *value;                    // int *, bool * or char[string_size], inside kernel_options
-    int minimum, maximum;           // CMDLINE_INTEGER
+    void *value;                    // int *, bool *, char[string_size] or uint64_t *, inside kernel_options
+    int minimum, maximum;           // CMDLINE_INTEGER, CMDLINE_GOGC
     const char *const *names;       // CMDLINE_INTEGER: names[v] spells value minimum + v; NULL-ended
     size_t string_size;             // CMDLINE_STRING: size of the buffer `value` points at
 };

@@ -372,12 +372,51 @@ bool platform_malloc_debug_requested(void)
     return kernel_options.mallocdebug;
 }
 
-// The image's data and bss: globals that may hold pointers to collected
-// objects. Scanned conservatively every cycle.
+// The image's data and bss hold the kernel's globals and the runtime's,
+// which may point to collected objects: they are a root, scanned
+// conservatively every cycle. But the bss also holds the boot CPU's
+// stacks, and a stack is no global: the boot stack (the first M's g0 once
+// the runtime runs) and the boot CPU's interrupt stacks (every page fault
+// on CPU 0 pushes the faulting goroutine's registers there) are full of
+// stale words -- dead pointers from registers and old frames -- that can
+// name an object the collector rightly left white, which checkmark would
+// then report as missed. The other CPUs' g0 and interrupt stacks, allocated
+// outside the image, are no roots either. And the boot stack's guard page,
+// below the boot stack, is unmapped (kernel_main): reading it would fault.
+// So the root is the data and bss with those ranges cut out.
+#define GC_ROOT_HOLES (1 + INTERRUPT_STACK_COUNT)
+
 void platform_register_gc_roots(void)
 {
-    extern char _kernel_data_start[], _kernel_end[];
-    gc_add_root(_kernel_data_start, (size_t)(_kernel_end - _kernel_data_start), "kernel data and bss");
+    extern char _kernel_data_start[], _kernel_end[], boot_stack_guard[], boot_stack_top[];
+    uintptr_t hole_start[GC_ROOT_HOLES], hole_end[GC_ROOT_HOLES];
+    int holes = 0;
+    hole_start[holes] = (uintptr_t)boot_stack_guard;
+    hole_end[holes++] = (uintptr_t)boot_stack_top;
+    for (int i = 0; i < INTERRUPT_STACK_COUNT; i++) {
+        hole_start[holes] = (uintptr_t)cpus[0]->interrupt_stacks[i];
+        hole_end[holes++] = (uintptr_t)cpus[0]->interrupt_stacks[i] + CPU_INTERRUPT_STACK_SIZE;
+    }
+    // In address order (insertion sort: five ranges).
+    for (int i = 1; i < holes; i++) {
+        for (int j = i; j > 0 && hole_start[j] < hole_start[j - 1]; j--) {
+            uintptr_t start = hole_start[j], end = hole_end[j];
+            hole_start[j] = hole_start[j - 1];
+            hole_end[j] = hole_end[j - 1];
+            hole_start[j - 1] = start;
+            hole_end[j - 1] = end;
+        }
+    }
+    uintptr_t cursor = (uintptr_t)_kernel_data_start, end = (uintptr_t)_kernel_end;
+    for (int i = 0; i <= holes && cursor < end; i++) {
+        uintptr_t stop = i < holes ? hole_start[i] : end;
+        if (stop > end)
+            stop = end;
+        if (stop > cursor)
+            gc_add_root((void *)cursor, stop - cursor, "kernel data and bss");
+        if (i < holes && hole_end[i] > cursor)
+            cursor = hole_end[i];
+    }
 }
 
 void platform_runtime_defaults(struct runtime_config *config)
@@ -394,6 +433,19 @@ void platform_runtime_defaults(struct runtime_config *config)
         config->schedtrace_ms = kernel_options.schedtrace;
     if (!config->memstats)
         config->memstats = kernel_options.memstats;
+    // The collector: what the caller left unset comes from gogc=,
+    // gomemlimit=, gctrace=, gccheckmark= and gcstress= (a self-test may
+    // set some itself, as selftest=gc does gctrace and gccheckmark).
+    if (config->gogc == 0)
+        config->gogc = kernel_options.gogc;
+    if (config->gomemlimit == 0)
+        config->gomemlimit = kernel_options.gomemlimit;
+    if (!config->gctrace)
+        config->gctrace = kernel_options.gctrace;
+    if (!config->gccheckmark)
+        config->gccheckmark = kernel_options.gccheckmark;
+    if (config->gcstress == 0)
+        config->gcstress = kernel_options.gcstress;
 
     // Set up the machine side once, here, as the runtime starts.
     runtime_preemptible_text_start = (uintptr_t)_kernel_start;

@@ -26,6 +26,10 @@
  *          the fault report names the goroutine (kernel/selftest_sched.c).
  *   malloc the allocator on every CPU: storms of malloc/free, blocks freed
  *          on another CPU, typed objects (kernel/selftest_malloc.c).
+ *   gc     the garbage collector on every CPU, with checkmark and gctrace
+ *          on: binary trees built, checked and dropped on every P, a
+ *          long-lived tree that must survive, heap memory that must come
+ *          back once it is dropped (kernel/selftest_gc.c).
  *   out-of-memory
  *          memory is filled until no physical page is left; the page fault
  *          that finds none says "out of memory"; the run ends as a failure.
@@ -211,6 +215,7 @@ static const struct selftest selftests[] = {
     { "sched", selftest_sched_run },
     { "goroutine-stack-overflow", selftest_goroutine_stack_overflow_run },
     { "malloc", selftest_malloc_run },
+    { "gc", selftest_gc_run },
     { "out-of-memory", selftest_out_of_memory_run },
     { "tlb", selftest_tlb_run },
 };
@@ -228,7 +233,7 @@ void selftest_run(const char *name)
     else
         snprintf(reason, sizeof reason,
                  "no such self-test (known: fault, timer, ipi, ioapic, reboot, stack-overflow, sched, "
-                 "goroutine-stack-overflow, malloc, out-of-memory, tlb)");
+                 "goroutine-stack-overflow, malloc, gc, out-of-memory, tlb)");
     selftest_report(name, passed, reason);
 }
 

@@ -16,6 +16,8 @@ bool selftest_sched_run(char *reason, size_t size);
 bool selftest_goroutine_stack_overflow_run(char *reason, size_t size);
 // kernel/selftest_malloc.c: the allocator on every CPU; never returns.
 bool selftest_malloc_run(char *reason, size_t size);
+// kernel/selftest_gc.c: the collector on every CPU, checkmark and gctrace on; never returns.
+bool selftest_gc_run(char *reason, size_t size);
 // Fills memory until none is left: the fault must say "out of memory".
 bool selftest_out_of_memory_run(char *reason, size_t size);
 // kernel/selftest_tlb.c: platform_release and TLB shoot-downs on every CPU.

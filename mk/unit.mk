@@ -39,6 +39,13 @@ unit_modules_test_paging    := kernel/paging.c kernel/pmm.c tests/unit/fake_pagi
 unit_modules_test_acpi      := kernel/acpi.c
 unit_modules_test_format    := kernel/libc/format.c
 
+# Libraries a test links after its modules. kernel/cmdline.c reads gogc= and
+# gomemlimit= with the runtime's own parsers (runtime_parse_gogc,
+# runtime_parse_memory_limit), so its test links the hosted runtime library
+# (mk/runtime.mk), from which the linker takes only what those need.
+unit_libraries_test_cmdline := $(RUNTIME_LIBRARY) -pthread -ldl
+$(UNIT_BUILD)/objects/kernel/cmdline.o: UNIT_EXTRA_CFLAGS := -Iruntime
+
 UNIT_TESTS    := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 UNIT_PROGRAMS := $(UNIT_TESTS:%=$(UNIT_BUILD)/%)
 
@@ -52,8 +59,9 @@ $(UNIT_BUILD)/objects/kernel/libc/format.o: UNIT_EXTRA_CFLAGS := -Dvsnprintf=ker
                                                                 -include stdarg.h
 
 define unit_test_program
-$(UNIT_BUILD)/$(1): $(patsubst %.c,$(UNIT_BUILD)/objects/%.o,tests/unit/$(1).c $(UNIT_FAKES) $(unit_modules_$(1)))
-	$$(UNIT_CC) $$(UNIT_CFLAGS) -o $$@ $$^ $$(UNIT_LDLIBS)
+$(UNIT_BUILD)/$(1): $(patsubst %.c,$(UNIT_BUILD)/objects/%.o,tests/unit/$(1).c $(UNIT_FAKES) $(unit_modules_$(1))) \
+                    $(filter %.a,$(unit_libraries_$(1)))
+	$$(UNIT_CC) $$(UNIT_CFLAGS) -o $$@ $$(filter-out %.a,$$^) $$(unit_libraries_$(1)) $$(UNIT_LDLIBS)
 endef
 $(foreach test,$(UNIT_TESTS),$(eval $(call unit_test_program,$(test))))
 

@@ -3,7 +3,9 @@ prints its verdict and leaves QEMU through isa-debug-exit (status 1 = pass,
 3 or more = failure).
 
 timer, ipi and tlb need every CPU, so they run with -smp 4 (tlb: a page
-one CPU gives back must be unreadable through every other CPU's TLB). fault
+one CPU gives back must be unreadable through every other CPU's TLB). gc
+builds binary trees on all four CPUs with checkmark and gctrace on: its
+console must carry Go's gctrace lines as well as the verdict. fault
 provokes a page fault on purpose: the test passes when the kernel's fault
 report is complete (exception name, CR2, registers, a symbolized backtrace
 through selftest_fault) and QEMU exits with a failure status, as any fatal
@@ -18,6 +20,14 @@ from harness import KERNEL_ELF, TIMEOUT_KERNEL, boot
 
 MEMORY_MIB = 256
 
+# One line per collection, Go's GODEBUG=gctrace=1 format:
+#   gc 3 @0.412s 4%: 0.051+12+0.083 ms clock, 0.20+1.1/9.8/0.40+0.33 ms cpu, 6->7->2 MB, 8 MB goal, ..., 4 P
+MS = r"\d+(?:\.\d+)?"
+GCTRACE_LINE = re.compile(
+    rf"^gc (?P<cycle>\d+) @\d+\.\d{{3}}s \d+%: {MS}\+{MS}\+{MS} ms clock, "
+    rf"{MS}\+{MS}/{MS}/{MS}\+{MS} ms cpu, \d+->\d+->\d+ MB, \d+ MB goal, .*\b(?P<procs>\d+) P(?: \(forced\))?$",
+    re.MULTILINE)
+
 
 @pytest.mark.parametrize("name", ["timer", "ipi", "ioapic", "sched", "malloc", "tlb"])
 def test_selftest_passes(name):
@@ -31,6 +41,26 @@ def test_selftest_passes(name):
     assert run.status == 1, (
         f"QEMU exit status {run.status}: expected 1, the isa-debug-exit encoding of a pass"
         + (" (the kernel did not exit through isa-debug-exit)" if run.status in (0, 124) else ""))
+
+
+def test_selftest_gc_passes_and_traces_cycles():
+    # Checkmark is on: a missed object would end the run with a fatal error
+    # instead of the ok line. The trees allocate far past the first heap
+    # goal, so there are paced cycles besides the self-test's two forced ones.
+    run = boot(kernel=KERNEL_ELF, append="selftest=gc", smp=4, memory=MEMORY_MIB,
+               timeout=TIMEOUT_KERNEL, until=[r"selftest gc: (ok|FAIL)"], grace=5)
+    verdicts = run.lines_containing("selftest gc:", ": ok") + run.lines_containing("selftest gc: FAIL")
+    fatal = run.lines_containing("fatal error:")
+    assert verdicts, f"no 'selftest gc: ...' verdict (exit status {run.status}){': ' + fatal[0] if fatal else ''}"
+    assert any(re.search(r"selftest gc: ok\b", line) for line in verdicts), f"self-test did not pass: {verdicts}"
+    traces = list(GCTRACE_LINE.finditer(run.console))
+    assert traces, "no gctrace line in Go's format ('gc N @T.TTTs P%: ... ms clock, ... ms cpu, A->B->C MB, ...')"
+    assert all(trace["procs"] == "4" for trace in traces), \
+        f"gctrace lines should say 4 P: {[trace.group(0) for trace in traces]}"
+    cycles = [int(trace["cycle"]) for trace in traces]
+    assert cycles == sorted(set(cycles)), f"gctrace cycle numbers do not count up: {cycles}"
+    assert any(trace.group(0).endswith("(forced)") for trace in traces), "no '(forced)' line for runtime_gc's cycles"
+    assert run.status == 1, f"QEMU exit status {run.status}: expected 1, the isa-debug-exit encoding of a pass"
 
 
 def test_memstats_are_printed_with_the_verdict():

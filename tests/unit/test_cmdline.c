@@ -29,6 +29,11 @@ static void assert_defaults(void)
     ck_assert(!kernel_options.bootchart);
     ck_assert_str_eq(kernel_options.selftest, "");
     ck_assert_int_eq(kernel_options.log_level, LOG_INFO);
+    ck_assert_int_eq(kernel_options.gogc, 100);
+    ck_assert_uint_eq(kernel_options.gomemlimit, 0);
+    ck_assert(!kernel_options.gctrace);
+    ck_assert(!kernel_options.gccheckmark);
+    ck_assert_int_eq(kernel_options.gcstress, 0);
 }
 
 START_TEST(empty_line_gives_defaults)
@@ -222,6 +227,103 @@ START_TEST(loglevel_out_of_range_is_named)
 }
 END_TEST
 
+START_TEST(collector_options)
+{
+    cmdline_parse("gogc=50 gomemlimit=64MiB gctrace=1 gccheckmark gcstress=1");
+    assert_no_warnings();
+    ck_assert_int_eq(kernel_options.gogc, 50);
+    ck_assert_uint_eq(kernel_options.gomemlimit, 64ull << 20);
+    ck_assert(kernel_options.gctrace);
+    ck_assert(kernel_options.gccheckmark);
+    ck_assert_int_eq(kernel_options.gcstress, 1);
+    cmdline_parse("gogc=off gomemlimit=1GiB gcstress=250");
+    assert_no_warnings();
+    ck_assert_int_eq(kernel_options.gogc, -1);
+    ck_assert_uint_eq(kernel_options.gomemlimit, 1ull << 30);
+    ck_assert_int_eq(kernel_options.gcstress, 250);
+    // The runtime's parser: plain bytes, B, KiB, TiB.
+    cmdline_parse("gomemlimit=123456789");
+    ck_assert_uint_eq(kernel_options.gomemlimit, 123456789);
+    cmdline_parse("gomemlimit=100B");
+    ck_assert_uint_eq(kernel_options.gomemlimit, 100);
+    cmdline_parse("gomemlimit=4KiB");
+    ck_assert_uint_eq(kernel_options.gomemlimit, 4096);
+    cmdline_parse("gomemlimit=2TiB gogc=1000000");
+    ck_assert_uint_eq(kernel_options.gomemlimit, 2ull << 40);
+    ck_assert_int_eq(kernel_options.gogc, 1000000);
+    assert_no_warnings();
+}
+END_TEST
+
+START_TEST(bad_collector_values_are_named)
+{
+    cmdline_parse("gogc=abc");
+    ck_assert_int_eq(kernel_options.gogc, 100);
+    ck_assert(fake_printk_has(LOG_WARNING, "cmdline: bad value in 'gogc=abc'", "a percentage 1..1000000 or off",
+                              "keeping the default '100'", NULL));
+    static const char *const bad_gogc[] = { "gogc", "gogc=", "gogc=-5", "gogc=0", "gogc=1000001", "gogc=50%",
+                                            "gogc=OFF", "gogc=99999999999999999999999999999999999999" };
+    for (size_t i = 0; i < sizeof bad_gogc / sizeof bad_gogc[0]; i++) {
+        fake_printk_reset();
+        cmdline_parse(bad_gogc[i]);
+        char quoted[80];
+        snprintf(quoted, sizeof quoted, "'%s'", bad_gogc[i]);
+        ck_assert_msg(fake_printk_has(LOG_WARNING, quoted, NULL), "no warning for %s", bad_gogc[i]);
+        ck_assert_int_eq(kernel_options.gogc, 100);
+    }
+    static const char *const bad_limit[] = { "gomemlimit", "gomemlimit=", "gomemlimit=64M", "gomemlimit=64mib",
+                                             "gomemlimit=-1", "gomemlimit=MiB", "gomemlimit=1.5GiB",
+                                             "gomemlimit=99999999999999999999", "gomemlimit=17000000TiB" };
+    for (size_t i = 0; i < sizeof bad_limit / sizeof bad_limit[0]; i++) {
+        fake_printk_reset();
+        cmdline_parse(bad_limit[i]);
+        char quoted[80];
+        snprintf(quoted, sizeof quoted, "'%s'", bad_limit[i]);
+        ck_assert_msg(fake_printk_has(LOG_WARNING, quoted, "KiB, MiB, GiB", NULL), "no warning for %s",
+                      bad_limit[i]);
+        ck_assert_uint_eq(kernel_options.gomemlimit, 0);
+    }
+    fake_printk_reset();
+    cmdline_parse("gomemlimit=512MiB gomemlimit=lots");
+    ck_assert_uint_eq(kernel_options.gomemlimit, 512ull << 20);
+    ck_assert(fake_printk_has(LOG_WARNING, "'gomemlimit=lots'", "keeping the earlier value '512MiB'", NULL));
+    fake_printk_reset();
+    cmdline_parse("gcstress=-1 gctrace=2 gccheckmark=maybe");
+    ck_assert(fake_printk_has(LOG_WARNING, "'gcstress=-1'", "0..1000000000", NULL));
+    ck_assert(fake_printk_has(LOG_WARNING, "'gctrace=2'", "0 or 1", NULL));
+    ck_assert(fake_printk_has(LOG_WARNING, "'gccheckmark=maybe'", "0 or 1", NULL));
+    assert_defaults();
+}
+END_TEST
+
+START_TEST(collector_values_are_printed_as_typed)
+{
+    static const struct { const char *word, *printed; } cases[] = {
+        { "gogc=off", "off" },           { "gogc=250", "250" },
+        { "gomemlimit=0", "0" },         { "gomemlimit=1000", "1000" },
+        { "gomemlimit=1024", "1KiB" },   { "gomemlimit=1536KiB", "1536KiB" },
+        { "gomemlimit=2048MiB", "2GiB" }, { "gomemlimit=3TiB", "3TiB" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cmdline_parse(cases[i].word);
+        const char *equals = strchr(cases[i].word, '=');
+        char value[32];
+        cmdline_format_value(cmdline_option_find(cases[i].word, (size_t)(equals - cases[i].word)), value,
+                             sizeof value);
+        ck_assert_str_eq(value, cases[i].printed);
+        // What is printed reads back as the same value.
+        char again[64];
+        snprintf(again, sizeof again, "%.*s=%s", (int)(equals - cases[i].word), cases[i].word, value);
+        uint64_t limit = kernel_options.gomemlimit;
+        int gogc = kernel_options.gogc;
+        cmdline_parse(again);
+        assert_no_warnings();
+        ck_assert_uint_eq(kernel_options.gomemlimit, limit);
+        ck_assert_int_eq(kernel_options.gogc, gogc);
+    }
+}
+END_TEST
+
 START_TEST(selftest_length_limit)
 {
     char line[128];
@@ -304,7 +406,8 @@ START_TEST(effective_options_are_printed)
     cmdline_parse("procs=4 bootchart selftest=ipi loglevel=info");
     fake_printk_reset();
     cmdline_print_options();
-    ck_assert(fake_printk_has(LOG_INFO, "cmdline: procs=4 bootchart=1 selftest=ipi schedtrace=0 mallocdebug=0 memstats=0 loglevel=6\n", NULL));
+    ck_assert(fake_printk_has(LOG_INFO, "cmdline: procs=4 bootchart=1 selftest=ipi schedtrace=0 mallocdebug=0 memstats=0 "
+                                        "gogc=100 gomemlimit=0 gctrace=0 gccheckmark=0 gcstress=0 loglevel=6\n", NULL));
     char value[16];
     ck_assert_int_eq(cmdline_format_value(cmdline_option_find("procs", 5), value, sizeof value), 1);
     ck_assert_str_eq(value, "4");
@@ -347,6 +450,9 @@ static Suite *cmdline_suite(void)
     tcase_add_test(test_case, later_words_win);
     tcase_add_test(test_case, loglevel_numbers_and_names);
     tcase_add_test(test_case, loglevel_out_of_range_is_named);
+    tcase_add_test(test_case, collector_options);
+    tcase_add_test(test_case, bad_collector_values_are_named);
+    tcase_add_test(test_case, collector_values_are_printed_as_typed);
     tcase_add_test(test_case, selftest_length_limit);
     tcase_add_test(test_case, image_path_first_is_skipped);
     tcase_add_test(test_case, a_path_later_is_an_unknown_option);
