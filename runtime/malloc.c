@@ -151,6 +151,8 @@ static inline uintptr_t next_free_fast(struct mspan *span)
 // group at a time past the ones the cache has used up.
 static uint32_t mspan_next_free_index(struct mspan *span)
 {
+    if (span->nelems == 0)
+        return 0;   // the empty span every mcache starts with, shared: nothing to write
     while (span->freeindex < span->nelems) {
         uint64_t cache = span->alloc_cache;
         if (cache == 0) {
@@ -389,12 +391,15 @@ void *runtime_heap_object(const void *address, size_t *size)
     if (span == NULL)
         return NULL;
     uintptr_t base = mspan_object_base(span, (uintptr_t)address);
-    if (span->state == MSPAN_IN_USE) {
+    if (__atomic_load_n(&span->state, __ATOMIC_ACQUIRE) == MSPAN_IN_USE) {
         // A free slot holds no object (freed by the collector, or never
-        // used): see mgcmark.c's gc_slot_free.
+        // used): see mgcmark.c's gc_slot_free. Only a swept span's bits
+        // say so (an unswept span's dead objects count as allocated until
+        // the sweep frees them); the acquire pairs with mspan_sweep's
+        // release, after it has written the bits.
         uint32_t index = (uint32_t)(((uint64_t)(base - span->start) * span->divide_magic) >> 32);
-        if (load_relaxed(&span->sweepgen) == load_relaxed(&mheap.sweepgen) && index >= load_relaxed(&span->freeindex) &&
-            !(span->alloc_bits[index / 64] >> (index % 64) & 1))
+        if (__atomic_load_n(&span->sweepgen, __ATOMIC_ACQUIRE) == load_relaxed(&mheap.sweepgen) &&
+            index >= load_relaxed(&span->freeindex) && !(span->alloc_bits[index / 64] >> (index % 64) & 1))
             return NULL;
     }
     if (size)

@@ -288,7 +288,7 @@ static void print_trace(uint64_t stw2_ns, uint64_t heap_live_at_end, uint64_t ma
 
 // How often a mark that found new work at termination goes back to
 // concurrent marking before the rest is finished with the world stopped.
-#define GC_MARK_RESTARTS_MAX 16
+#define GC_MARK_RESTARTS_MAX 100
 
 void gc_mark_done(void)
 {

@@ -106,7 +106,26 @@ void gc_scan_conservative(struct gc_work *work, uintptr_t start, size_t size)
         if (arena)
             gc_shade_in(work, arena, value);
     }
-    work->scan_work += end > from ? end - from : 0;
+    store_relaxed(&work->scan_work, work->scan_work + (end > from ? end - from : 0));   // the pacer reads it
+}
+
+// The stack of a goroutine in a system call, which is running all the
+// while: the frame that called entersyscall may store into its own locals
+// (the call's result, say) as we read them. A word caught mid-store is an
+// integer, not a pointer the mark needs -- the pointers live across the
+// call are in those frames or in the saved registers, unchanged until
+// exitsyscall. The read is a race only a checker can see, so it is kept
+// out of ThreadSanitizer's view.
+__attribute__((no_sanitize_thread)) static void gc_scan_syscall_stack(struct gc_work *work, uintptr_t start,
+                                                                      size_t size)
+{
+    for (uintptr_t at = start & ~(uintptr_t)7; at + sizeof(uintptr_t) <= start + size; at += sizeof(uintptr_t)) {
+        uintptr_t value = *(volatile uintptr_t *)at;
+        struct heap_arena *arena = heap_arena_of(value);
+        if (arena)
+            gc_shade_in(work, arena, value);
+    }
+    store_relaxed(&work->scan_work, work->scan_work + size);
 }
 
 /* --- Scanning heap objects ---------------------------------------------------- */
@@ -139,7 +158,7 @@ static void gc_scan_words(struct gc_work *work, uintptr_t start, uintptr_t end)
         }
         at += count * sizeof(uintptr_t);
     }
-    work->scan_work += end - start;
+    store_relaxed(&work->scan_work, work->scan_work + (end - start));   // the pacer reads it
 }
 
 void gc_scan_object(struct gc_work *work, uintptr_t object)
@@ -172,7 +191,7 @@ static void gc_scan_g(struct gc_work *work, struct g *gp)
         return;
     if (status == G_SYSCALL) {
         gc_scan_conservative(work, (uintptr_t)gp->syscall_registers, sizeof gp->syscall_registers);
-        gc_scan_conservative(work, gp->syscall_sp, gp->stack.hi - gp->syscall_sp);
+        gc_scan_syscall_stack(work, gp->syscall_sp, gp->stack.hi - gp->syscall_sp);
         work->stack_bytes += gp->stack.hi - gp->syscall_sp;
     } else if (gp->stack.hi && gp->context.sp) {
         gc_scan_conservative(work, gp->context.sp, gp->stack.hi - gp->context.sp);
@@ -466,6 +485,8 @@ int64_t gc_drain(struct gc_work *work, enum gc_drain_mode mode, int64_t budget)
 // Scan work an assist does at least, once it must (Go's gcOverAssistWork):
 // fewer, bigger assists cost less than many tiny ones.
 #define GC_ASSIST_MIN_WORK (64 * 1024)
+// The most allocation credit a goroutine may hold (bytes).
+#define GC_ASSIST_MAX_CREDIT (1 << 20)
 
 void gc_assist_alloc(struct g *gp, size_t bytes)
 {
@@ -480,6 +501,9 @@ void gc_assist_alloc(struct g *gp, size_t bytes)
     struct m *m = getm();
     if (m->locks || m->preempt_off || m->p == NULL)
         return;
+    // The rate follows the heap: the closer to the goal, the more each
+    // byte costs (Go revises it as heap_live moves).
+    gc_pacer_revise();
     uint64_t ratio = __atomic_load_n(&gc_pacer.assist_work_per_byte_x65536, __ATOMIC_RELAXED);
     if (ratio == 0)
         ratio = 1;
@@ -503,6 +527,12 @@ void gc_assist_alloc(struct g *gp, size_t bytes)
         int64_t done = gc_drain(&pp->gc->work, GC_DRAIN_BUDGET, budget);
         pp->gc->assist_ns += platform_nanotime() - start;
         gp->gc_assist_bytes += (int64_t)((uint64_t)done * GC_ONE / ratio);
+        // Marking more than it owed earns allocation credit, but not
+        // without bound: credit earned while the heap was far from its
+        // goal (a low ratio) would otherwise let the goroutine allocate
+        // past the goal later without marking at all.
+        if (gp->gc_assist_bytes > GC_ASSIST_MAX_CREDIT)
+            gp->gc_assist_bytes = GC_ASSIST_MAX_CREDIT;
         // Whatever the assist found and did not scan is for the workers.
         gc_work_flush(&pp->gc->work);
         if (done >= budget)
@@ -512,14 +542,14 @@ void gc_assist_alloc(struct g *gp, size_t bytes)
         // one node at a time): step aside for them, and try again. Go
         // parks the assist on a queue instead; either way, a goroutine in
         // debt does not allocate until the mark has caught up with it.
-        if (!gc_mark_work_available() && gc_markers_idle()) {
-            gc_mark_done();
-            break;
-        }
         if (load_relaxed(&gp->preempt) || __atomic_load_n(&sched.gcwaiting, __ATOMIC_ACQUIRE)) {
-            runtime_safe_point();
+            runtime_safe_point();   // the world is stopping: let it
             continue;
         }
+        if (!gc_mark_work_available() && gc_markers_idle())
+            gc_mark_done();   // over, or more work turned up: the loop's test says which
+        if (__atomic_load_n(&gc_phase, __ATOMIC_ACQUIRE) != GC_MARK)
+            break;
         gosched();
         budget = GC_ASSIST_MIN_WORK;
     }

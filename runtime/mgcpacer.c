@@ -130,13 +130,19 @@ void gc_pacer_revise(void)
     int64_t remaining_work = gc_pacer.scan_work_expected;
     for (int32_t i = 0; i < procs; i++)
         remaining_work -= (int64_t)load_relaxed(&all_ps[i]->gc->work.scan_work);
+    // Past the estimate the mark is not done yet either: assume a tenth
+    // of it is still to come, rather than nothing.
+    if (remaining_work < gc_pacer.scan_work_expected / 10)
+        remaining_work = gc_pacer.scan_work_expected / 10;
     if (remaining_work < 1000)
         remaining_work = 1000;
-    // Past the goal, aim at a hard limit 10% beyond it, as Go does.
+    // Past the goal, aim at a hard limit 10% beyond it, as Go does; past
+    // that, every byte costs the most there is (the ratio's cap below):
+    // the allocating goroutine marks until the mark is done.
     uint64_t goal = gc_pacer.heap_goal;
-    if (live + (1u << 20) > goal)
-        goal = goal + goal / 10 > live + (1u << 20) ? goal + goal / 10 : live + (1u << 20);
-    uint64_t distance = goal - live;
+    if (live > goal)
+        goal += goal / 10;
+    uint64_t distance = live < goal ? goal - live : 1;
     uint64_t ratio = scale((uint64_t)remaining_work, GC_ONE, distance);
     if (ratio > (uint64_t)GC_ONE * 256)
         ratio = (uint64_t)GC_ONE * 256;   // 256 bytes of scanning per byte: plenty, and no overflow later

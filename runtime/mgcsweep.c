@@ -100,7 +100,7 @@ bool mspan_sweep(struct mspan *span)
     span->gcmark_bits = old;
     memset(span->gcmark_bits, 0, (span->nelems + 63) / 64 * sizeof(uint64_t));
     span->alloc_count = live;
-    span->freeindex = 0;
+    store_relaxed(&span->freeindex, 0);   // markers and runtime_heap_object read it
     if (freed)
         span->needzero = true;   // freed objects hold their old contents
     __atomic_store_n(&span->sweepgen, generation, __ATOMIC_RELEASE);
