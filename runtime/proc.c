@@ -415,10 +415,19 @@ static uint64_t timer_sleeper_until;
 // Stops the M until start_m hands it a P. sched.lock must not be held.
 // With `may_watch_timers`, the M may become the one that sleeps only until
 // the earliest timer.
+static void park_idle_m_locked(struct m *m, bool may_watch_timers);
+
 static void stop_m_watching(struct m *m, bool may_watch_timers)
 {
     runtime_lock_acquire(&sched.lock);
     m_idle_put(m);
+    park_idle_m_locked(m, may_watch_timers);
+}
+
+// The rest of stop_m_watching, for an M already on the idle list, with
+// sched.lock held (released here).
+static void park_idle_m_locked(struct m *m, bool may_watch_timers)
+{
     // Under the lock: a timer added from now on finds us in timer_sleeper
     // (sched_timer_added takes the lock) or is already in `earliest`.
     uint64_t earliest = may_watch_timers ? timers_earliest() : 0;
@@ -609,15 +618,18 @@ static void stop_m_for_the_world(struct m *m)
         m->spinning = false;
         __atomic_sub_fetch(&sched.nmspinning, 1, __ATOMIC_ACQ_REL);
     }
+    // On the idle list in the same breath as the P stops: once the last
+    // P has stopped, the world may start again at once, and start_the_world
+    // must find this M idle -- else it starts a new thread for the P, and
+    // this one parks for good.
     runtime_lock_acquire(&sched.lock);
     __atomic_store_n(&pp->status, P_STOPPED, __ATOMIC_RELEASE);
-    bool last = __atomic_sub_fetch(&sched.stopwait, 1, __ATOMIC_ACQ_REL) == 0;
-    runtime_lock_release(&sched.lock);
-    if (last) {
+    m_idle_put(m);
+    if (__atomic_sub_fetch(&sched.stopwait, 1, __ATOMIC_ACQ_REL) == 0) {
         __atomic_store_n(&sched.stopnote, 1, __ATOMIC_RELEASE);
         platform_wake(&sched.stopnote, 1);
     }
-    stop_m(m);
+    park_idle_m_locked(m, true);
 }
 
 void stop_the_world(void)
