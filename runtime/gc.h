@@ -74,7 +74,7 @@ struct gc_stats {
     uint64_t forced_cycles;       // of those, started by runtime_gc
     uint64_t pause_total_ns;      // every stop-the-world pause, summed
     uint64_t pause_max_ns;        // the longest one
-    uint64_t pause_count;         // how many (two per cycle)
+    uint64_t pause_count;         // how many: two per cycle, one more per restart of its mark
     uint64_t pauses_ns[GC_PAUSE_HISTORY];  // the last GC_PAUSE_HISTORY, at [i % GC_PAUSE_HISTORY]
     uint64_t heap_live;           // bytes in use as the pacer sees them (spans handed out)
     uint64_t heap_marked;         // bytes marked live by the last cycle

@@ -96,36 +96,36 @@ void gc_shade(struct gc_work *work, uintptr_t address)
         gc_shade_in(work, arena, address);
 }
 
+// Copies `words` words from memory that others may be writing as we read:
+// a stack whose goroutine is in a system call (the frame that called
+// entersyscall stores its result), a parked goroutine whose sudog a
+// channel operation is filling in, a channel's ring. A word caught
+// mid-store is an integer, not a pointer the mark needs -- the pointers
+// that matter were there when the mark began, and the barriers (gc_store,
+// the channel's shading) cover the rest. The race is one only a checker
+// sees, so the copy is kept out of ThreadSanitizer's view.
+__attribute__((no_sanitize_thread, noinline)) static void gc_copy_words_unobserved(uintptr_t *to, uintptr_t from,
+                                                                                   size_t words)
+{
+    for (size_t i = 0; i < words; i++)
+        to[i] = *(const volatile uintptr_t *)(from + i * sizeof(uintptr_t));
+}
+
 void gc_scan_conservative(struct gc_work *work, uintptr_t start, size_t size)
 {
     uintptr_t from = (start + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
     uintptr_t end = (start + size) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
-    for (uintptr_t at = from; at < end; at += sizeof(uintptr_t)) {
-        uintptr_t value = __atomic_load_n((uintptr_t *)at, __ATOMIC_RELAXED);
-        struct heap_arena *arena = heap_arena_of(value);
-        if (arena)
-            gc_shade_in(work, arena, value);
+    uintptr_t chunk[64];
+    for (uintptr_t at = from; at < end; at += sizeof chunk) {
+        size_t words = (end - at) / sizeof(uintptr_t) < 64 ? (end - at) / sizeof(uintptr_t) : 64;
+        gc_copy_words_unobserved(chunk, at, words);
+        for (size_t i = 0; i < words; i++) {
+            struct heap_arena *arena = heap_arena_of(chunk[i]);
+            if (arena)
+                gc_shade_in(work, arena, chunk[i]);
+        }
     }
     store_relaxed(&work->scan_work, work->scan_work + (end > from ? end - from : 0));   // the pacer reads it
-}
-
-// The stack of a goroutine in a system call, which is running all the
-// while: the frame that called entersyscall may store into its own locals
-// (the call's result, say) as we read them. A word caught mid-store is an
-// integer, not a pointer the mark needs -- the pointers live across the
-// call are in those frames or in the saved registers, unchanged until
-// exitsyscall. The read is a race only a checker can see, so it is kept
-// out of ThreadSanitizer's view.
-__attribute__((no_sanitize_thread)) static void gc_scan_syscall_stack(struct gc_work *work, uintptr_t start,
-                                                                      size_t size)
-{
-    for (uintptr_t at = start & ~(uintptr_t)7; at + sizeof(uintptr_t) <= start + size; at += sizeof(uintptr_t)) {
-        uintptr_t value = *(volatile uintptr_t *)at;
-        struct heap_arena *arena = heap_arena_of(value);
-        if (arena)
-            gc_shade_in(work, arena, value);
-    }
-    store_relaxed(&work->scan_work, work->scan_work + size);
 }
 
 /* --- Scanning heap objects ---------------------------------------------------- */
@@ -191,7 +191,7 @@ static void gc_scan_g(struct gc_work *work, struct g *gp)
         return;
     if (status == G_SYSCALL) {
         gc_scan_conservative(work, (uintptr_t)gp->syscall_registers, sizeof gp->syscall_registers);
-        gc_scan_syscall_stack(work, gp->syscall_sp, gp->stack.hi - gp->syscall_sp);
+        gc_scan_conservative(work, gp->syscall_sp, gp->stack.hi - gp->syscall_sp);
         work->stack_bytes += gp->stack.hi - gp->syscall_sp;
     } else if (gp->stack.hi && gp->context.sp) {
         gc_scan_conservative(work, gp->context.sp, gp->stack.hi - gp->context.sp);

@@ -1084,7 +1084,9 @@ static void cycles_counted(void *unused)
     runtime_read_gc_stats(&after);
     expect_uint(after.cycles - before.cycles, ==, 5);
     expect_uint(after.forced_cycles - before.forced_cycles, ==, 5);
-    expect_uint(after.pause_count - before.pause_count, ==, 10);   // two stop-the-world pauses a cycle
+    // Two stop-the-world pauses a cycle, and one more each time mark
+    // termination finds work and restarts the mark (gc.h).
+    expect_uint(after.pause_count - before.pause_count, >=, 10);
     expect_uint(after.pause_total_ns, >=, before.pause_total_ns);
     expect_uint(after.pause_total_ns, >=, after.pause_max_ns);
     expect_uint(after.objects_freed - before.objects_freed, >=, 5 * 1000);
