@@ -4,7 +4,8 @@
  * with a WaitGroup, GOMAXPROCS (read by the runtime itself, as Go's does)
  * is the number of Ps, and GOGC, unset, is 100. What the collector did
  * comes from runtime_read_gc_stats: its cycles, and its stop-the-world
- * pauses -- each one on its own, two per cycle -- in a ring of the last
+ * pauses -- each one on its own, two per cycle and one more for each
+ * restart of a mark -- in a ring of the last
  * GC_PAUSE_HISTORY.
  */
 #include "bench.h"
