@@ -106,7 +106,7 @@ bench-alloc: deps
 bench-alloc-programs: $(BENCH_ALLOC_OURS) $(BENCH_ALLOC_GO) $(BENCH_ALLOC_PEER_PROGRAMS)
 
 $(BENCH_ALLOC_OURS): $(BENCH_ALLOC_SHARED_SOURCES) tests/bench/alloc/typed.c tests/bench/alloc/ours.c \
-                     $(BENCH_ALLOC_HEADERS) $(BENCH_SCHED_RUNTIME)
+                     $(BENCH_ALLOC_HEADERS) tests/bench/ours_parallel.h $(BENCH_SCHED_RUNTIME)
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_ALLOC_OURS_CFLAGS) $(filter %.c,$^) -o $@ $(BENCH_SCHED_RUNTIME) -pthread -rdynamic -ldl
 
@@ -156,7 +156,7 @@ bench-gc: deps
 
 bench-gc-programs: $(BENCH_GC_PROGRAMS)
 
-$(BENCH_GC_DIR)/gc-ours: tests/bench/gc/ours.c $(BENCH_SCHED_RUNTIME)
+$(BENCH_GC_DIR)/gc-ours: tests/bench/gc/ours.c tests/bench/ours_parallel.h $(BENCH_SCHED_RUNTIME)
 $(BENCH_GC_DIR)/gc-boehm $(BENCH_GC_DIR)/gc-glibc: tests/bench/gc/peers.c
 $(BENCH_GC_DIR)/gc-ours $(BENCH_GC_DIR)/gc-boehm $(BENCH_GC_DIR)/gc-glibc: \
         $(BENCH_GC_DIR)/gc-%: $(BENCH_GC_SOURCES) $(BENCH_GC_HEADERS)

@@ -393,13 +393,13 @@ void *runtime_heap_object(const void *address, size_t *size)
     uintptr_t base = mspan_object_base(span, (uintptr_t)address);
     if (__atomic_load_n(&span->state, __ATOMIC_ACQUIRE) == MSPAN_IN_USE) {
         // A free slot holds no object (freed by the collector, or never
-        // used): see mgcmark.c's gc_slot_free. Only a swept span's bits
-        // say so (an unswept span's dead objects count as allocated until
-        // the sweep frees them); the acquire pairs with mspan_sweep's
-        // release, after it has written the bits.
+        // used). Only a swept span's bits say so (an unswept span's dead
+        // objects count as allocated until the sweep frees them); the
+        // acquire pairs with mspan_sweep's release, after it has written
+        // the bits.
         uint32_t index = (uint32_t)(((uint64_t)(base - span->start) * span->divide_magic) >> 32);
         if (__atomic_load_n(&span->sweepgen, __ATOMIC_ACQUIRE) == load_relaxed(&mheap.sweepgen) &&
-            index >= load_relaxed(&span->freeindex) && !(span->alloc_bits[index / 64] >> (index % 64) & 1))
+            !mspan_slot_allocated(span, index))
             return NULL;
     }
     if (size)

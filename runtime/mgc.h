@@ -131,8 +131,7 @@ void gc_mark_roots_prepare(void);
 bool gc_mark_roots_done(void);
 // With the world stopped: every G's stack not yet scanned, scanned (a G
 // that was running when the cycle started and has not run since, say).
-// Returns how many.
-int gc_scan_remaining_stacks(struct gc_work *work);
+void gc_scan_remaining_stacks(struct gc_work *work);
 
 // The registered roots (gc_add_root), for the mark and for checkmark.
 struct gc_root {

@@ -94,8 +94,7 @@ static void check_pointer(uintptr_t value, uintptr_t address, uintptr_t referrer
         return;
     uint32_t index = (uint32_t)(((uint64_t)(value - span->start) * span->divide_magic) >> 32);
     uintptr_t base = span->start + (uintptr_t)index * span->elemsize;
-    bool allocated = index < span->freeindex || (span->alloc_bits[index / 64] >> (index % 64) & 1);
-    if (!allocated)
+    if (!mspan_slot_allocated(span, index))
         return;   // a word that only looks like a pointer, or one past the end of an object
     bool marked = span->gcmark_bits[index / 64] >> (index % 64) & 1;
     if (!marked && from_stack)

@@ -52,15 +52,6 @@ static inline struct mspan *gc_span_of(uintptr_t address)
     return arena ? gc_span_in(arena, address) : NULL;
 }
 
-// Whether slot `index` of span is free: a stale or made-up pointer
-// (conservative scanning finds plenty) must not mark a free slot. Below
-// freeindex every object is allocated (or was at the last sweep, which its
-// alloc bit then says); from freeindex on, the allocation bits say.
-static inline bool gc_slot_free(const struct mspan *span, uint32_t index)
-{
-    return index >= load_relaxed(&span->freeindex) && !(span->alloc_bits[index / 64] >> (index % 64) & 1);
-}
-
 // Marks object `index` of span, unless it is marked already or the slot is
 // free; queues it for scanning if it has pointers.
 static inline void gc_grey_object(struct gc_work *work, struct mspan *span, uint32_t index)
@@ -69,8 +60,8 @@ static inline void gc_grey_object(struct gc_work *work, struct mspan *span, uint
     uint64_t bit = (uint64_t)1 << (index % 64);
     if (__atomic_load_n(word, __ATOMIC_RELAXED) & bit)
         return;   // the common case, checked first: a marked object is never free
-    if (gc_slot_free(span, index))
-        return;
+    if (!mspan_slot_allocated(span, index))
+        return;   // a stale or made-up pointer (conservative scans find plenty) into a free slot
     if (gc_mark_bit_set(word, bit))
         return;   // another marker got there first
     work->bytes_marked += span->elemsize;
@@ -257,21 +248,13 @@ static void gc_mark_root_g(struct gc_work *work, struct g *gp, uint32_t cycle)
     gc_scan_lock_release(gp);
 }
 
-int gc_scan_remaining_stacks(struct gc_work *work)
+void gc_scan_remaining_stacks(struct gc_work *work)
 {
     uint32_t cycle = __atomic_load_n(&gc_cycle, __ATOMIC_ACQUIRE);
     struct g *self = getg();
-    int scanned = 0;
-    for (struct g *gp = all_gs_snapshot(); gp; gp = gp->all_link) {
-        if (gp == self || __atomic_load_n(&gp->gc_scanned_cycle, __ATOMIC_ACQUIRE) == cycle)
-            continue;
-        uint32_t status = __atomic_load_n(&gp->status, __ATOMIC_ACQUIRE);
-        if (status == G_DEAD || status == G_IDLE)
-            continue;
-        gc_mark_root_g(work, gp, cycle);
-        scanned++;
-    }
-    return scanned;
+    for (struct g *gp = all_gs_snapshot(); gp; gp = gp->all_link)
+        if (gp != self)
+            gc_mark_root_g(work, gp, cycle);
 }
 
 /* --- Registered roots ------------------------------------------------------------ */
@@ -454,23 +437,21 @@ int64_t gc_drain(struct gc_work *work, enum gc_drain_mode mode, int64_t budget)
             gc_scan_object(work, object);
             continue;
         }
+        if (gc_mark_root_next(work))
+            continue;
+        if (gc_barrier_pending()) {
+            gc_barrier_take_pending(work);
+            continue;
+        }
+        object = gc_work_get(work);
         if (object == 0) {
-            if (gc_mark_root_next(work))
-                continue;
-            if (gc_barrier_pending()) {
-                gc_barrier_take_pending(work);
+            // Our own barrier buffer may hold more.
+            struct p *pp = m->p;
+            if (pp && pp->gc->barrier_count) {
+                gc_barrier_flush(pp);
                 continue;
             }
-            object = gc_work_get(work);
-            if (object == 0) {
-                // Our own barrier buffer may hold more.
-                struct p *pp = m->p;
-                if (pp && pp->gc->barrier_count) {
-                    gc_barrier_flush(pp);
-                    continue;
-                }
-                break;
-            }
+            break;
         }
         gc_scan_object(work, object);
     }

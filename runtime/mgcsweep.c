@@ -49,9 +49,8 @@ bool mspan_claim_for_sweep(struct mspan *span)
 static void poison_freed_objects(struct mspan *span)
 {
     for (uint32_t i = 0; i < span->nelems; i++) {
-        bool allocated = i < span->freeindex || (span->alloc_bits[i / 64] >> (i % 64) & 1);
         bool marked = span->gcmark_bits[i / 64] >> (i % 64) & 1;
-        if (allocated && !marked)
+        if (mspan_slot_allocated(span, i) && !marked)
             memset((void *)(span->start + (uintptr_t)i * span->elemsize), GC_POISON_BYTE, span->elemsize);
     }
 }

@@ -89,6 +89,16 @@ static inline uintptr_t mspan_object_base(const struct mspan *span, uintptr_t ad
     return span->start + (uintptr_t)index * span->elemsize;
 }
 
+// Whether slot `index` of a typed span holds an object: below freeindex
+// every slot was allocated (or was at the last sweep, which its alloc bit
+// then says); from freeindex on, the allocation bits say. Valid for a
+// swept span; the collector and object lookup read it without the owner's
+// cooperation, hence the relaxed load.
+static inline bool mspan_slot_allocated(const struct mspan *span, uint32_t index)
+{
+    return index < load_relaxed(&span->freeindex) || (span->alloc_bits[index / 64] >> (index % 64) & 1);
+}
+
 /* --- The arena index ------------------------------------------------------ */
 
 // Per 64 MiB arena: the span that holds each page (NULL: a free page), the

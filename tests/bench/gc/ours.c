@@ -9,39 +9,7 @@
  * GC_PAUSE_HISTORY.
  */
 #include "bench.h"
-#include "sync.h"
-
-struct parallel_worker {
-    bench_worker worker;
-    void *argument;
-    int index;
-    struct waitgroup *done;
-};
-
-static void parallel_worker_run(void *argument)
-{
-    struct parallel_worker *worker = argument;
-    worker->worker(worker->index, worker->argument);
-    waitgroup_done(worker->done);
-}
-
-void bench_parallel(int count, bench_worker worker, void *argument)
-{
-    // On this goroutine's stack: it waits until every worker is done with it.
-    struct parallel_worker workers[count];
-    struct waitgroup done = { 0 };
-    waitgroup_add(&done, count);
-    for (int i = 0; i < count; i++) {
-        workers[i] = (struct parallel_worker){ worker, argument, i, &done };
-        go(parallel_worker_run, &workers[i]);
-    }
-    waitgroup_wait(&done);
-}
-
-int bench_procs(void)
-{
-    return runtime_procs();
-}
+#include "../ours_parallel.h"
 
 const char *bench_collector_name(void)
 {
