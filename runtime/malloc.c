@@ -60,6 +60,24 @@ static bool gc_type_word_is_pointer(const struct gc_type *type, size_t index)
     return index < 64 && (type->pointers >> index & 1);
 }
 
+// 64 bits of `pattern` (`period` bits long, 1 to 64, nothing set above
+// them) repeated end to end, starting `phase` bits into a repetition: the
+// pointer bits of a run of words holding the same small type over and over.
+static inline uint64_t repeated_pattern(uint64_t pattern, unsigned period, unsigned phase)
+{
+    uint64_t value = pattern >> phase;
+    for (unsigned filled = period - phase; filled < 64; filled += period)
+        value |= pattern << filled;
+    return value;
+}
+
+// A type's pointer mask for types of up to 64 words, nothing set past its size.
+static inline uint64_t gc_type_small_mask(const struct gc_type *type)
+{
+    size_t words = type->size / sizeof(void *);
+    return words >= 64 ? type->pointers : type->pointers & (((uint64_t)1 << words) - 1);
+}
+
 // Sets the pointer bits of the object at `object`, `elemsize` bytes of which
 // `datasize` hold an array of `type` (the rest: no pointers).
 static inline void heap_bits_set_type(uintptr_t object, size_t elemsize, size_t datasize,
@@ -74,8 +92,10 @@ static inline void heap_bits_set_type(uintptr_t object, size_t elemsize, size_t 
         heap_bits_write(arena, (object % HEAP_ARENA_SIZE) / sizeof(void *), (unsigned)words, type->pointers);
         return;
     }
-    // Arrays and big objects: 64 words at a time, the pattern repeating
-    // every type_words; a large object may cross into the next arena.
+    // Arrays and big objects: up to 64 words at a time, the pattern
+    // repeating every type_words; a large object may cross into the next
+    // arena. `phase` is where in its type's words `done` falls.
+    size_t phase = 0;
     for (size_t done = 0; done < words;) {
         uintptr_t at = object + done * sizeof(void *);
         size_t word = (at % HEAP_ARENA_SIZE) / sizeof(void *);
@@ -83,13 +103,23 @@ static inline void heap_bits_set_type(uintptr_t object, size_t elemsize, size_t 
         if (count > 64 - word % 64)
             count = 64 - word % 64;   // stay inside one bitmap word
         uint64_t value = 0;
-        for (unsigned i = 0; i < count; i++) {
-            size_t index = done + i;
-            if (index < data_words && gc_type_word_is_pointer(type, index % type_words))
-                value |= (uint64_t)1 << i;
+        if (done < data_words) {
+            if (type->pointer_bitmap == NULL) {
+                value = repeated_pattern(gc_type_small_mask(type), (unsigned)type_words, (unsigned)phase);
+            } else {
+                for (unsigned i = 0, index = (unsigned)phase; i < count; i++) {
+                    if (gc_type_word_is_pointer(type, index))
+                        value |= (uint64_t)1 << i;
+                    if (++index == type_words)
+                        index = 0;
+                }
+            }
+            if (data_words - done < 64)
+                value &= ((uint64_t)1 << (data_words - done)) - 1;   // the tail past the array
         }
         heap_bits_write(heap_arena_of(at), word, count, value);
         done += count;
+        phase = (phase + count) % type_words;
     }
 }
 
@@ -98,24 +128,27 @@ static inline void heap_bits_set_type(uintptr_t object, size_t elemsize, size_t 
 // writes T's pattern over the whole span at once, and later objects of T
 // there need no write at all. Another type, or an array, makes the span
 // mixed, and from then on each object writes its own bits, as Go 1.19 does
-// for every object.
-static inline void heap_bits_for_object(struct mspan *span, uintptr_t object, size_t size, const struct gc_type *type)
+// for every object. (heap_bits_for_object is the check every allocation
+// makes; this, out of line, the writing.)
+static __attribute__((noinline)) void heap_bits_write_for_object(struct mspan *span, uintptr_t object, size_t size,
+                                                                 const struct gc_type *type)
 {
-    if (span->uniform_type == type && size == type->size)
-        return;
     if (!span->mixed_types && span->uniform_type == NULL && span->alloc_count == 1 && size == type->size &&
         type->pointer_bitmap == NULL && span->elemsize <= 64 * sizeof(void *)) {
         // 64 bitmap bits at a time: a span starts on a bitmap word (it is
         // page-aligned), and the pattern repeats every elemsize.
-        size_t element_words = span->elemsize / sizeof(void *);
+        unsigned element_words = (unsigned)(span->elemsize / sizeof(void *));
         size_t words = (size_t)span->nelems * element_words;
         struct heap_arena *arena = heap_arena_of(span->start);
         uint64_t *bits = &arena->pointer_bits[(span->start % HEAP_ARENA_SIZE) / sizeof(void *) / 64];
+        uint64_t pattern = gc_type_small_mask(type);
+        unsigned phase = 0;   // where in an element each bitmap word starts
         for (size_t done = 0; done < words; done += 64) {
-            uint64_t value = 0;
-            for (unsigned i = 0; i < 64 && done + i < words; i++)
-                value |= (type->pointers >> ((done + i) % element_words) & 1) << i;
+            uint64_t value = repeated_pattern(pattern, element_words, phase);
+            if (words - done < 64)
+                value &= ((uint64_t)1 << (words - done)) - 1;   // past the last element
             store_relaxed(&bits[done / 64], value);
+            phase = (phase + 64) % element_words;
         }
         span->uniform_type = type;
         return;
@@ -123,6 +156,12 @@ static inline void heap_bits_for_object(struct mspan *span, uintptr_t object, si
     span->uniform_type = NULL;
     span->mixed_types = true;
     heap_bits_set_type(object, span->elemsize, size, type);
+}
+
+static inline void heap_bits_for_object(struct mspan *span, uintptr_t object, size_t size, const struct gc_type *type)
+{
+    if (span->uniform_type != type || size != type->size)
+        heap_bits_write_for_object(span, object, size, type);
 }
 
 /* --- Finding a free object ------------------------------------------------ */
@@ -205,8 +244,9 @@ static void out_of_memory(size_t size)
 
 // What every small object gets once it has a slot in `span`: zeroed if the
 // slot may hold old data, its pointer bits if it has pointers, a count.
-static inline void *small_object_ready(struct mcache *mcache, struct mspan *span, uintptr_t object, size_t size,
-                                       const struct gc_type *type, uint32_t size_class)
+static inline __attribute__((always_inline)) void *small_object_ready(struct mcache *mcache, struct mspan *span,
+                                                                      uintptr_t object, size_t size,
+                                                                      const struct gc_type *type, uint32_t size_class)
 {
     if (span->needzero) {
         // Small objects by hand: a call to memset costs more than the stores.
@@ -329,6 +369,9 @@ static const struct gc_type *gc_type_scanned(const struct gc_type *type)
 {
     if (type == NULL || (type->pointers == 0 && type->pointer_bitmap == NULL))
         return NULL;
+    if (type->size == 0 || type->size % sizeof(void *) != 0)
+        runtime_throwf("type %s holds pointers but its size, %zu bytes, is not a whole number of words", type->name,
+                       type->size);
     return type;
 }
 
@@ -372,7 +415,7 @@ void *gc_new(const struct gc_type *type)
 void *gc_alloc(size_t size, const struct gc_type *type)
 {
     type = gc_type_scanned(type);
-    if (type && (type->size == 0 || size % type->size != 0))
+    if (type && size % type->size != 0)
         runtime_throwf("gc_alloc: %zu bytes is not a whole number of %s (%zu bytes)", size, type->name,
                        type->size);
     return malloc_typed(size, type);

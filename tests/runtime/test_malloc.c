@@ -11,6 +11,7 @@
  */
 #include "chan.h"
 #include "child.h"
+#include "gc.h"
 #include "malloc.h"
 #include "mheap.h"
 #include "runtime.h"
@@ -192,6 +193,102 @@ static void typed_objects(void *unused)
 START_TEST(test_typed_objects)
 {
     ck_assert_int_eq(run_with_procs(typed_objects, 1), 0);
+}
+END_TEST
+
+// Whether word `index` of an object of `type` holds a pointer, from the
+// type itself.
+static bool type_bit(const struct gc_type *type, size_t index)
+{
+    if (type->pointer_bitmap)
+        return type->pointer_bitmap[index / 64] >> (index % 64) & 1;
+    return type->pointers >> index & 1;
+}
+
+// The heap bitmap of an object of `elemsize` bytes holding `count` elements
+// of `type`: the type's bits element after element, nothing past them.
+static void check_heap_bits(const void *object, size_t elemsize, const struct gc_type *type, size_t count)
+{
+    size_t type_words = type->size / sizeof(void *);
+    for (size_t word = 0; word < elemsize / sizeof(void *); word++) {
+        bool want = word < count * type_words && type_bit(type, word % type_words);
+        if (heap_bit(object, word) != want)
+            ck_abort_msg("%s x %zu at %p (%zu-byte slot): word %zu's pointer bit is %d, not %d", type->name, count,
+                         object, elemsize, word, !want, want);
+    }
+}
+
+// An irregular mask of `words` bits, different for every seed.
+static uint64_t irregular_mask(size_t words, unsigned seed)
+{
+    uint64_t mask = 0;
+    for (size_t i = 0; i < words && i < 64; i++)
+        if ((i * 7 + seed) % 3 != 1)
+            mask |= (uint64_t)1 << i;
+    return mask;
+}
+
+static void heap_bits_of_every_shape(void *unused)
+{
+    (void)unused;
+    int old_percent = runtime_set_gc_percent(-1);   // nothing moves or goes while we look
+    static uint64_t big_bitmap[SIZE_CLASS_MAX_SMALL_SIZE / sizeof(void *) / 64];
+    for (size_t i = 0; i < sizeof big_bitmap / sizeof big_bitmap[0]; i++)
+        big_bitmap[i] = irregular_mask(64, (unsigned)i) ^ (i % 2 ? 0xff00ull : 0);
+    // Every class: objects of a type that fills the slot, over more than one
+    // span so that fresh spans get their whole bitmap at once, then objects
+    // of a smaller type in the same span (which becomes mixed), then the
+    // first ones again, untouched.
+    for (uint32_t size_class = 2; size_class < SIZE_CLASS_COUNT; size_class++) {
+        size_t elemsize = size_class_bytes[size_class];
+        size_t words = elemsize / sizeof(void *);
+        struct gc_type full = { .name = "full", .size = elemsize };
+        if (words <= 64)
+            full.pointers = irregular_mask(words, size_class);
+        else
+            full.pointer_bitmap = big_bitmap;
+        size_t smaller_words = size_class_bytes[size_class - 1] / sizeof(void *) + 1;
+        struct gc_type smaller = { .name = "smaller", .size = smaller_words * sizeof(void *) };
+        if (smaller_words <= 64)
+            smaller.pointers = irregular_mask(smaller_words, size_class + 1);
+        else
+            smaller.pointer_bitmap = big_bitmap;
+        enum { MAX_OBJECTS = 80 };
+        void *objects[MAX_OBJECTS];
+        size_t count = 2 * size_class_objects[size_class] + 1;
+        if (count > MAX_OBJECTS - 2)
+            count = MAX_OBJECTS - 2;
+        for (size_t i = 0; i < count; i++) {
+            objects[i] = gc_new(&full);
+            check_heap_bits(objects[i], elemsize, &full, 1);
+        }
+        objects[count] = gc_new(&smaller);
+        objects[count + 1] = gc_new(&full);
+        check_heap_bits(objects[count], elemsize, &smaller, 1);
+        for (size_t i = 0; i < count; i++)
+            check_heap_bits(objects[i], elemsize, &full, 1);
+        check_heap_bits(objects[count + 1], elemsize, &full, 1);
+    }
+    // Arrays of a three-word type and of a hundred-word one, of every length
+    // up to past 32 KiB: each element's bits, then none in the slot's tail.
+    static const struct gc_type triple = { .name = "triple", .size = 24, .pointers = 0x5 };
+    static const struct gc_type hundred = { .name = "hundred", .size = 800, .pointer_bitmap = big_bitmap };
+    const struct gc_type *array_types[] = { &triple, &hundred };
+    for (size_t t = 0; t < 2; t++) {
+        const struct gc_type *type = array_types[t];
+        for (size_t count = 1; count * type->size <= 3 * SIZE_CLASS_MAX_SMALL_SIZE; count += 1 + count / 4) {
+            void *array = gc_alloc(count * type->size, type);
+            size_t slot = 0;
+            ck_assert_ptr_eq(runtime_heap_object(array, &slot), array);
+            check_heap_bits(array, slot, type, count);
+        }
+    }
+    runtime_set_gc_percent(old_percent);
+}
+
+START_TEST(test_heap_bits_of_every_shape)
+{
+    ck_assert_int_eq(run_with_procs(heap_bits_of_every_shape, 1), 0);
 }
 END_TEST
 
@@ -850,6 +947,7 @@ int main(void)
     TCase *typed = tcase_create("typed");
     tcase_set_timeout(typed, 60);
     tcase_add_test(typed, test_typed_objects);
+    tcase_add_test(typed, test_heap_bits_of_every_shape);
     tcase_add_test(typed, test_tiny_objects);
     tcase_add_test(typed, test_typed_out_of_memory_is_fatal);
     suite_add_tcase(suite, typed);
