@@ -335,6 +335,20 @@ START_TEST(test_typed_out_of_memory_is_fatal)
 }
 END_TEST
 
+static int ragged_type_allocation(void *unused)
+{
+    (void)unused;
+    static const struct gc_type ragged = { .name = "ragged", .size = 12, .pointers = 1 };
+    gc_alloc(24, &ragged);
+    return 0;
+}
+
+START_TEST(test_type_with_pointers_and_a_ragged_size_is_fatal)
+{
+    expect_fatal(ragged_type_allocation, "type ragged holds pointers but its size, 12 bytes, is not a whole number");
+}
+END_TEST
+
 /* --- Manual allocation ------------------------------------------------------------- */
 
 // Each block carries guard words at both ends and its own pattern inside;
@@ -950,6 +964,7 @@ int main(void)
     tcase_add_test(typed, test_heap_bits_of_every_shape);
     tcase_add_test(typed, test_tiny_objects);
     tcase_add_test(typed, test_typed_out_of_memory_is_fatal);
+    tcase_add_test(typed, test_type_with_pointers_and_a_ragged_size_is_fatal);
     suite_add_tcase(suite, typed);
 
     TCase *manual = tcase_create("manual");
