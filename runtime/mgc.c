@@ -133,15 +133,16 @@ static void gc_mark_worker(void *argument)
         uint32_t mode = __atomic_load_n(&pg->worker_mode, __ATOMIC_ACQUIRE);
         __atomic_add_fetch(&gc_markers_active, 1, __ATOMIC_ACQ_REL);
         uint64_t start = platform_nanotime();
-        enum gc_drain_mode drain = mode == GC_WORKER_FRACTIONAL ? GC_DRAIN_FRACTIONAL : GC_DRAIN_UNTIL_PREEMPT;
-        int64_t done = gc_drain(&pg->work, drain, 0);
+        enum gc_drain_mode drain = mode == GC_WORKER_FRACTIONAL ? GC_DRAIN_FRACTIONAL
+                                   : mode == GC_WORKER_IDLE     ? GC_DRAIN_IDLE
+                                                                : GC_DRAIN_UNTIL_PREEMPT;
+        gc_drain(&pg->work, drain, 0);   // its work becomes assist credit as it goes
         uint64_t elapsed = platform_nanotime() - start;
         pg->worker_ns[mode] += elapsed;
         if (mode == GC_WORKER_FRACTIONAL)
             pg->fractional_ns += elapsed;
         if (mode == GC_WORKER_DEDICATED)
             __atomic_add_fetch(&gc_pacer.dedicated_needed, 1, __ATOMIC_ACQ_REL);
-        __atomic_add_fetch(&gc_pacer.bg_scan_credit, done, __ATOMIC_RELAXED);
         // What this P still holds goes where any marker can take it: the
         // P may go idle, and an idle P's buffers are seen by nobody. Before
         // the count drops, so that the last worker out sees it.
@@ -283,8 +284,8 @@ void gc_maybe_start(void)
 
 /* --- Phase 3: mark termination ------------------------------------------------ */
 
-static void print_trace(uint64_t stw2_ns, uint64_t heap_live_at_end, uint64_t marked, uint64_t assist_ns,
-                        uint64_t background_ns, uint64_t idle_ns, uint64_t stack_bytes, uint64_t global_bytes);
+static void print_trace(uint64_t stw2_ns, uint64_t heap_live_at_end, uint64_t heap_goal,
+                        const struct gc_cycle_account *cycle);
 
 // How often a mark that found new work at termination goes back to
 // concurrent marking before the rest is finished with the world stopped.
@@ -340,22 +341,20 @@ void gc_mark_done(void)
     if (gc_checkmark_enabled)
         gc_checkmark_verify();
 
-    uint64_t marked = 0, assist_ns = 0, background_ns = 0, idle_ns = 0, stack_bytes = 0;
-    int64_t scan_work = 0;
+    struct gc_cycle_account cycle = { 0 };
     for (int32_t i = 0; i < procs; i++) {
         struct p_gc *pg = all_ps[i]->gc;
-        marked += pg->work.bytes_marked;
-        scan_work += (int64_t)pg->work.scan_work;
-        stack_bytes += pg->work.stack_bytes;
-        assist_ns += pg->assist_ns;
-        background_ns += pg->worker_ns[GC_WORKER_DEDICATED] + pg->worker_ns[GC_WORKER_FRACTIONAL];
-        idle_ns += pg->worker_ns[GC_WORKER_IDLE];
+        cycle.marked += pg->work.bytes_marked;
+        cycle.scan_work += (int64_t)pg->work.scan_work;
+        cycle.stack_bytes += pg->work.stack_bytes;
+        cycle.assist_ns += pg->assist_ns;
+        cycle.background_ns += pg->worker_ns[GC_WORKER_DEDICATED] + pg->worker_ns[GC_WORKER_FRACTIONAL];
+        cycle.idle_ns += pg->worker_ns[GC_WORKER_IDLE];
         pg->work.bytes_marked = pg->work.scan_work = pg->work.stack_bytes = 0;
     }
-    uint64_t global_bytes = 0;
     gc_roots_lock();
     for (struct gc_root *root = gc_roots_first(); root; root = root->next)
-        global_bytes += root->size;
+        cycle.global_bytes += root->size;
     gc_roots_unlock();
 
     // Every span back to its mcentral, then the flip: all of them unswept.
@@ -366,8 +365,9 @@ void gc_mark_done(void)
         mcache_release_all(&mcache_global);
     runtime_lock_release(&mcache_global_lock);
     uint64_t heap_live_at_end = __atomic_load_n(&gc_pacer.heap_live, __ATOMIC_RELAXED);
+    uint64_t heap_goal = gc_pacer.heap_goal;   // this cycle's, for the trace
     mheap_begin_sweep();
-    gc_pacer_end_cycle(mark_end, marked, scan_work, assist_ns);
+    gc_pacer_end_cycle(mark_end, &cycle);
     __atomic_store_n(&gc_phase, GC_OFF, __ATOMIC_RELEASE);
 
     uint64_t end = platform_nanotime();
@@ -377,20 +377,21 @@ void gc_mark_done(void)
     stats.cycles++;
     if (gc_cycle_kind == GC_TRIGGER_FORCED)
         stats.forced_cycles++;
-    stats.assist_ns += assist_ns;
-    stats.mark_worker_ns += background_ns + idle_ns;
-    uint64_t cpu = (cycle_stw1_ns + stw2) * (uint64_t)procs + assist_ns + background_ns + idle_ns;
+    stats.assist_ns += cycle.assist_ns;
+    stats.mark_worker_ns += cycle.background_ns + cycle.idle_ns;
+    uint64_t cpu = (cycle_stw1_ns + stw2) * (uint64_t)procs + cycle.assist_ns + cycle.background_ns + cycle.idle_ns;
     total_gc_cpu_ns += cpu;
     stats.gc_cpu_ns = total_gc_cpu_ns;
     runtime_lock_release(&stats_lock);
     __atomic_store_n(&gc_mark_done_busy, 0, __ATOMIC_RELEASE);
     start_the_world();
     record_pause(platform_nanotime() - start);
+    gc_wake_all_assists();   // the mark is over: no debt is owed any more
 
     // The trace line before the waiters wake: a program that ends right
     // after runtime_gc still prints its last cycle.
     if (gc_trace_enabled)
-        print_trace(stw2, heap_live_at_end, marked, assist_ns, background_ns, idle_ns, stack_bytes, global_bytes);
+        print_trace(stw2, heap_live_at_end, heap_goal, &cycle);
     gc_sweeper_wake();
     runtime_lock_acquire(&gc_cycle_lock);
     uint32_t waiters = gc_cycle_waiters;
@@ -436,8 +437,8 @@ static uint64_t megabytes(uint64_t bytes)
 
 // One line per cycle, Go's format (GODEBUG=gctrace=1):
 //   gc 7 @1.234s 3%: 0.021+1.5+0.034 ms clock, 0.042+0.30/1.1/0.20+0.068 ms cpu, 12->13->6 MB, 14 MB goal, 0 MB stacks, 0 MB globals, 2 P
-static void print_trace(uint64_t stw2_ns, uint64_t heap_live_at_end, uint64_t marked, uint64_t assist_ns,
-                        uint64_t background_ns, uint64_t idle_ns, uint64_t stack_bytes, uint64_t global_bytes)
+static void print_trace(uint64_t stw2_ns, uint64_t heap_live_at_end, uint64_t heap_goal,
+                        const struct gc_cycle_account *cycle)
 {
     uint64_t since_start = cycle_start_ns - runtime_start_time();
     uint64_t elapsed = platform_nanotime() - runtime_start_time();
@@ -447,9 +448,9 @@ static void print_trace(uint64_t stw2_ns, uint64_t heap_live_at_end, uint64_t ma
     format_ms(mark, sizeof mark, cycle_mark_ns);
     format_ms(stw2, sizeof stw2, stw2_ns);
     format_ms(stw1_cpu, sizeof stw1_cpu, cycle_stw1_ns * (uint64_t)procs);
-    format_ms(assist, sizeof assist, assist_ns);
-    format_ms(background, sizeof background, background_ns);
-    format_ms(idle, sizeof idle, idle_ns);
+    format_ms(assist, sizeof assist, cycle->assist_ns);
+    format_ms(background, sizeof background, cycle->background_ns);
+    format_ms(idle, sizeof idle, cycle->idle_ns);
     format_ms(stw2_cpu, sizeof stw2_cpu, stw2_ns * (uint64_t)procs);
     runtime_printf("gc %llu @%llu.%03llus %llu%%: %s+%s+%s ms clock, %s+%s/%s/%s+%s ms cpu, "
                    "%llu->%llu->%llu MB, %llu MB goal, %llu MB stacks, %llu MB globals, %d P%s\n",
@@ -457,9 +458,9 @@ static void print_trace(uint64_t stw2_ns, uint64_t heap_live_at_end, uint64_t ma
                    (unsigned long long)(since_start / 1000000000), (unsigned long long)(since_start / 1000000 % 1000),
                    (unsigned long long)percent, stw1, mark, stw2, stw1_cpu, assist, background, idle, stw2_cpu,
                    (unsigned long long)megabytes(gc_pacer.heap_live_at_start),
-                   (unsigned long long)megabytes(heap_live_at_end), (unsigned long long)megabytes(marked),
-                   (unsigned long long)megabytes(gc_pacer.heap_goal), (unsigned long long)megabytes(stack_bytes),
-                   (unsigned long long)megabytes(global_bytes), procs,
+                   (unsigned long long)megabytes(heap_live_at_end), (unsigned long long)megabytes(cycle->marked),
+                   (unsigned long long)megabytes(heap_goal), (unsigned long long)megabytes(cycle->stack_bytes),
+                   (unsigned long long)megabytes(cycle->global_bytes), procs,
                    gc_cycle_kind == GC_TRIGGER_FORCED ? " (forced)" : "");
 }
 

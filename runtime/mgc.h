@@ -61,13 +61,35 @@ struct gc_work {
     uint64_t stack_bytes;        // of those, in goroutine stacks
 };
 
-void gc_work_put(struct gc_work *work, uintptr_t object);
+// Pushes a grey object. Inline: the markers' inner loop; when the primary
+// buffer is full (or missing), gc_work_put_slow swaps or trades buffers.
+void gc_work_put_slow(struct gc_work *work, uintptr_t object);
+static inline void gc_work_put(struct gc_work *work, uintptr_t object)
+{
+    struct gc_work_buffer *buffer = work->primary;
+    if (__builtin_expect(buffer == NULL || buffer->count == GC_WORK_BUFFER_ENTRIES, 0)) {
+        gc_work_put_slow(work, object);
+        return;
+    }
+    buffer->entries[buffer->count++] = object;
+}
 // The next grey object, from this gc_work or the global list; 0 if none.
 uintptr_t gc_work_get(struct gc_work *work);
-// Only this gc_work's own buffers (no global list).
-uintptr_t gc_work_get_local(struct gc_work *work);
+// Only this gc_work's own buffers (no global list); the primary's inline.
+uintptr_t gc_work_get_local_slow(struct gc_work *work);
+static inline uintptr_t gc_work_get_local(struct gc_work *work)
+{
+    struct gc_work_buffer *buffer = work->primary;
+    if (__builtin_expect(buffer != NULL && buffer->count > 0, 1))
+        return buffer->entries[--buffer->count];
+    return gc_work_get_local_slow(work);
+}
 // Moves this gc_work's buffered objects to the global list.
 void gc_work_flush(struct gc_work *work);
+// Shares some of this gc_work's objects through the global list, which has
+// run dry (Go's gcWork.balance): one marker deep in a tree would otherwise
+// keep all of it while the others -- and assists -- find nothing.
+void gc_work_balance(struct gc_work *work);
 bool gc_work_empty(const struct gc_work *work);
 // Whether the global list has any object.
 bool gc_work_global_available(void);
@@ -115,7 +137,8 @@ void gc_scan_stack_before_run(struct g *gp);
 void gc_new_g(struct g *gp);
 
 enum gc_drain_mode {
-    GC_DRAIN_UNTIL_PREEMPT,  // dedicated and idle workers
+    GC_DRAIN_UNTIL_PREEMPT,  // dedicated workers
+    GC_DRAIN_IDLE,           // idle workers: until the P has something else to run
     GC_DRAIN_FRACTIONAL,     // until the P's fractional share is used
     GC_DRAIN_BUDGET,         // assists: until this much scan work is done
     GC_DRAIN_ALL,            // mark termination, the world stopped: until no work is left
@@ -125,6 +148,8 @@ enum gc_drain_mode {
 int64_t gc_drain(struct gc_work *work, enum gc_drain_mode mode, int64_t budget);
 // Whether any marking is left to do anywhere (roots or grey objects).
 bool gc_mark_work_available(void);
+// Readies every goroutine waiting for assist credit; after a mark ends.
+void gc_wake_all_assists(void);
 
 // The roots of a cycle, set up with the world stopped.
 void gc_mark_roots_prepare(void);
@@ -202,9 +227,19 @@ void gc_pacer_set_gogc(int gogc);
 void gc_pacer_start_cycle(uint64_t now);
 // Recomputes the assist ratio from the heap and work so far.
 void gc_pacer_revise(void);
+// What a mark did, summed over the Ps at mark termination.
+struct gc_cycle_account {
+    uint64_t marked;         // bytes found live (and allocated black)
+    int64_t scan_work;       // bytes scanned: heap objects, stacks, globals
+    uint64_t stack_bytes;    // of those, stacks
+    uint64_t global_bytes;   // the registered roots' size
+    uint64_t assist_ns;      // time goroutines spent in assists
+    uint64_t background_ns;  // dedicated and fractional workers
+    uint64_t idle_ns;        // idle workers
+};
 // With the world stopped at mark termination: feedback, the next goal and
 // trigger.
-void gc_pacer_end_cycle(uint64_t now, uint64_t heap_marked, int64_t scan_work, uint64_t assist_ns);
+void gc_pacer_end_cycle(uint64_t now, const struct gc_cycle_account *cycle);
 // Counts bytes handed to allocation (spans cached, large objects); returns
 // whether the heap has reached the trigger.
 bool gc_pacer_heap_grew(uint64_t bytes);

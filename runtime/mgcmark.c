@@ -70,8 +70,9 @@ static inline void gc_grey_object(struct gc_work *work, struct mspan *span, uint
     gc_work_put(work, span->start + (uintptr_t)index * span->elemsize);
 }
 
-// gc_shade, for an address already known to be in `arena`.
-static inline void gc_shade_in(struct gc_work *work, struct heap_arena *arena, uintptr_t address)
+// gc_shade, for an address already known to be in `arena`. Inline in every
+// loop that shades: the markers spend their time here.
+static inline __attribute__((always_inline)) void gc_shade_in(struct gc_work *work, struct heap_arena *arena, uintptr_t address)
 {
     struct mspan *span = gc_span_in(arena, address);
     if (span == NULL)
@@ -126,6 +127,19 @@ void gc_scan_conservative(struct gc_work *work, uintptr_t start, size_t size)
 // one marker for long nor keeps the others idle.
 #define GC_OBLET_BYTES (128 * 1024)
 
+// Shades the words of `at` whose bits are set in `bits` (bit i: word i).
+static inline __attribute__((always_inline)) void gc_shade_words(struct gc_work *work, uintptr_t at, uint64_t bits)
+{
+    while (bits) {
+        unsigned i = (unsigned)__builtin_ctzll(bits);
+        bits &= bits - 1;
+        uintptr_t value = __atomic_load_n((uintptr_t *)(at + i * sizeof(uintptr_t)), __ATOMIC_RELAXED);
+        struct heap_arena *value_arena = heap_arena_of(value);
+        if (value_arena)
+            gc_shade_in(work, value_arena, value);
+    }
+}
+
 // Shades every pointer in [start, end) that the heap bitmap marks.
 static void gc_scan_words(struct gc_work *work, uintptr_t start, uintptr_t end)
 {
@@ -139,14 +153,7 @@ static void gc_scan_words(struct gc_work *work, uintptr_t start, uintptr_t end)
         uint64_t bits = __atomic_load_n(&arena->pointer_bits[word / 64], __ATOMIC_RELAXED) >> (word % 64);
         if (count < 64)
             bits &= ((uint64_t)1 << count) - 1;
-        while (bits) {
-            unsigned i = (unsigned)__builtin_ctzll(bits);
-            bits &= bits - 1;
-            uintptr_t value = __atomic_load_n((uintptr_t *)(at + i * sizeof(uintptr_t)), __ATOMIC_RELAXED);
-            struct heap_arena *value_arena = heap_arena_of(value);
-            if (value_arena)
-                gc_shade_in(work, value_arena, value);
-        }
+        gc_shade_words(work, at, bits);
         at += count * sizeof(uintptr_t);
     }
     store_relaxed(&work->scan_work, work->scan_work + (end - start));   // the pacer reads it
@@ -154,9 +161,26 @@ static void gc_scan_words(struct gc_work *work, uintptr_t start, uintptr_t end)
 
 void gc_scan_object(struct gc_work *work, uintptr_t object)
 {
-    struct mspan *span = gc_span_of(object);
+    struct heap_arena *arena = heap_arena_of(object);
+    struct mspan *span = arena ? gc_span_in(arena, object) : NULL;
     if (span == NULL)
         runtime_throwf("gc: grey object %#lx is not in a collected span", (unsigned long)object);
+    size_t words = span->elemsize / sizeof(uintptr_t);
+    if (words <= 64) {
+        // Most objects: their bits lie in one or two bitmap words (a span
+        // never crosses an arena), read at once.
+        size_t word = (object % HEAP_ARENA_SIZE) / sizeof(uintptr_t);
+        const uint64_t *bitmap = &arena->pointer_bits[word / 64];
+        unsigned shift = word % 64;
+        uint64_t bits = __atomic_load_n(&bitmap[0], __ATOMIC_RELAXED) >> shift;
+        if (shift + words > 64)
+            bits |= __atomic_load_n(&bitmap[1], __ATOMIC_RELAXED) << (64 - shift);
+        if (words < 64)
+            bits &= ((uint64_t)1 << words) - 1;
+        gc_shade_words(work, object, bits);
+        store_relaxed(&work->scan_work, work->scan_work + span->elemsize);   // the pacer reads it
+        return;
+    }
     uintptr_t end = object + span->elemsize;
     if (span->elemsize > GC_OBLET_BYTES) {
         uintptr_t object_end = span->start + span->elemsize;
@@ -389,6 +413,15 @@ bool gc_mark_work_available(void)
 // heap bigger than the caches is mostly waiting for memory.
 #define GC_DRAIN_LOOKAHEAD 8
 
+// Background scan work is handed to assists in pieces of at least this
+// many bytes (Go's gcCreditSlack): often enough that a waiting goroutine
+// is paid soon, seldom enough to keep the shared counter cool.
+#define GC_CREDIT_SLACK (16 * 1024)
+
+// Pays waiting assists from `work` bytes of background scanning; the rest
+// is credit for later ones (below, with the assist queue).
+static void gc_flush_bg_credit(int64_t work);
+
 int64_t gc_drain(struct gc_work *work, enum gc_drain_mode mode, int64_t budget)
 {
     uintptr_t ahead[GC_DRAIN_LOOKAHEAD];
@@ -396,6 +429,10 @@ int64_t gc_drain(struct gc_work *work, enum gc_drain_mode mode, int64_t budget)
     struct m *m = getm();
     struct g *gp = m->curg;
     uint64_t start_work = work->scan_work;
+    // A background worker's scanning is credit for assists, handed over
+    // as it goes so that a goroutine waiting for it need not wait long.
+    bool background = mode == GC_DRAIN_UNTIL_PREEMPT || mode == GC_DRAIN_IDLE || mode == GC_DRAIN_FRACTIONAL;
+    uint64_t credited_work = start_work;
     uint64_t fractional_deadline = 0;
     if (mode == GC_DRAIN_FRACTIONAL) {
         // The P may mark until its share of the time since the mark began
@@ -413,9 +450,17 @@ int64_t gc_drain(struct gc_work *work, enum gc_drain_mode mode, int64_t budget)
                 break;
             if (mode == GC_DRAIN_FRACTIONAL && platform_nanotime() >= fractional_deadline)
                 break;
+            if (mode == GC_DRAIN_IDLE && sched_p_has_work(m->p))
+                break;
+            if (background && work->scan_work - credited_work >= GC_CREDIT_SLACK) {
+                gc_flush_bg_credit((int64_t)(work->scan_work - credited_work));
+                credited_work = work->scan_work;
+            }
         }
         if (mode == GC_DRAIN_BUDGET && (int64_t)(work->scan_work - start_work) >= budget)
             break;
+        if (procs > 1 && !gc_work_global_available())
+            gc_work_balance(work);
         uintptr_t object = gc_work_get_local(work);
         if (object) {
             // Through the look-ahead ring: fetch now, scan a few objects later.
@@ -458,16 +503,144 @@ int64_t gc_drain(struct gc_work *work, enum gc_drain_mode mode, int64_t budget)
     // Stopped early: what waits in the ring goes back to the buffers.
     for (; ahead_count; ahead_count--, ahead_first = (ahead_first + 1) % GC_DRAIN_LOOKAHEAD)
         gc_work_put(work, ahead[ahead_first]);
+    if (background && work->scan_work > credited_work)
+        gc_flush_bg_credit((int64_t)(work->scan_work - credited_work));
     return (int64_t)(work->scan_work - start_work);
 }
 
 /* --- Assists ----------------------------------------------------------------------- */
+
+// Goroutines in debt that found no marking to do wait here, in order, for
+// the background workers' credit (Go's work.assistQueue); linked through
+// schedlink, which a parked G does not use.
+static struct runtime_lock assist_queue_lock;
+static struct g *assist_queue_head, *assist_queue_tail;
+
+static void assist_queue_remove(struct g *gp)
+{
+    struct g **link = &assist_queue_head;
+    struct g *previous = NULL;
+    while (*link && *link != gp) {
+        previous = *link;
+        link = &(*link)->schedlink;
+    }
+    if (*link == NULL)
+        return;
+    __atomic_store_n(link, gp->schedlink, __ATOMIC_RELEASE);   // the head is read without the lock
+    if (assist_queue_tail == gp)
+        assist_queue_tail = previous;
+    gp->schedlink = NULL;
+}
+
+static void gc_flush_bg_credit(int64_t work)
+{
+    if (__atomic_load_n(&assist_queue_head, __ATOMIC_ACQUIRE) == NULL) {
+        __atomic_add_fetch(&gc_pacer.bg_scan_credit, work, __ATOMIC_RELAXED);
+        return;
+    }
+    uint64_t ratio = __atomic_load_n(&gc_pacer.assist_work_per_byte_x65536, __ATOMIC_RELAXED);
+    if (ratio == 0)
+        ratio = 1;
+    struct g *paid = NULL;   // readied after the lock is let go
+    runtime_lock_acquire(&assist_queue_lock);
+    while (work > 0 && assist_queue_head) {
+        struct g *gp = assist_queue_head;
+        int64_t owed = (int64_t)((uint64_t)-gp->gc_assist_bytes * ratio / GC_ONE);
+        if (owed > work) {
+            // Part of the debt: the rest waits for more, at the back.
+            gp->gc_assist_bytes += (int64_t)((uint64_t)work * GC_ONE / ratio);
+            work = 0;
+            if (gp->schedlink) {
+                assist_queue_remove(gp);
+                assist_queue_tail->schedlink = gp;
+                assist_queue_tail = gp;
+            }
+            break;
+        }
+        work -= owed;
+        gp->gc_assist_bytes = 0;
+        assist_queue_remove(gp);
+        gp->schedlink = paid;
+        paid = gp;
+    }
+    runtime_lock_release(&assist_queue_lock);
+    if (work > 0)
+        __atomic_add_fetch(&gc_pacer.bg_scan_credit, work, __ATOMIC_RELAXED);
+    while (paid) {
+        struct g *gp = paid;
+        paid = gp->schedlink;
+        gp->schedlink = NULL;
+        goready(gp);
+    }
+}
+
+void gc_wake_all_assists(void)
+{
+    runtime_lock_acquire(&assist_queue_lock);
+    struct g *waiting = assist_queue_head;
+    __atomic_store_n(&assist_queue_head, NULL, __ATOMIC_RELEASE);
+    assist_queue_tail = NULL;
+    runtime_lock_release(&assist_queue_lock);
+    while (waiting) {
+        struct g *gp = waiting;
+        waiting = gp->schedlink;
+        gp->schedlink = NULL;
+        goready(gp);
+    }
+}
+
+static bool assist_park_unlock(struct g *gp, void *unused)
+{
+    (void)gp;
+    (void)unused;
+    runtime_lock_release(&assist_queue_lock);
+    return true;
+}
+
+// Waits on the assist queue until background credit pays gp's debt or the
+// mark ends (Go's gcParkAssist). False if there was no need to wait.
+static bool gc_assist_park(struct g *gp)
+{
+    runtime_lock_acquire(&assist_queue_lock);
+    if (__atomic_load_n(&gc_phase, __ATOMIC_ACQUIRE) != GC_MARK) {
+        runtime_lock_release(&assist_queue_lock);
+        return false;   // over while we took the lock: gc_wake_all_assists has been
+    }
+    gp->schedlink = NULL;
+    if (assist_queue_tail)
+        assist_queue_tail->schedlink = gp;
+    else
+        __atomic_store_n(&assist_queue_head, gp, __ATOMIC_RELEASE);
+    assist_queue_tail = gp;
+    // Credit that came in while we queued went to the shared pool, the
+    // queue looked empty to whoever brought it: take it from there instead.
+    if (__atomic_load_n(&gc_pacer.bg_scan_credit, __ATOMIC_RELAXED) > 0) {
+        assist_queue_remove(gp);
+        runtime_lock_release(&assist_queue_lock);
+        return false;
+    }
+    gopark(assist_park_unlock, NULL, WAIT_REASON_GC_ASSIST);
+    return true;
+}
 
 // Scan work an assist does at least, once it must (Go's gcOverAssistWork):
 // fewer, bigger assists cost less than many tiny ones.
 #define GC_ASSIST_MIN_WORK (64 * 1024)
 // The most allocation credit a goroutine may hold (bytes).
 #define GC_ASSIST_MAX_CREDIT (1 << 20)
+
+// Pays as much of gp's debt as the background workers' surplus covers.
+static void assist_take_credit(struct g *gp, uint64_t ratio)
+{
+    // (Debts and credits fit 64 bits: the ratio is at most 256 x GC_ONE.)
+    int64_t debt = (int64_t)((uint64_t)-gp->gc_assist_bytes * ratio / GC_ONE);
+    int64_t credit = __atomic_load_n(&gc_pacer.bg_scan_credit, __ATOMIC_RELAXED);
+    int64_t take = credit < debt ? credit : debt;
+    if (take <= 0)
+        return;
+    __atomic_sub_fetch(&gc_pacer.bg_scan_credit, take, __ATOMIC_RELAXED);
+    gp->gc_assist_bytes += (int64_t)((uint64_t)take * GC_ONE / ratio);
+}
 
 void gc_assist_alloc(struct g *gp, size_t bytes)
 {
@@ -488,19 +661,12 @@ void gc_assist_alloc(struct g *gp, size_t bytes)
     uint64_t ratio = __atomic_load_n(&gc_pacer.assist_work_per_byte_x65536, __ATOMIC_RELAXED);
     if (ratio == 0)
         ratio = 1;
-    // (Debts and credits fit 64 bits: the ratio is at most 256 x GC_ONE.)
-    int64_t debt = (int64_t)((uint64_t)-gp->gc_assist_bytes * ratio / GC_ONE);
     // First, the background workers' surplus.
-    int64_t credit = __atomic_load_n(&gc_pacer.bg_scan_credit, __ATOMIC_RELAXED);
-    if (credit > 0) {
-        int64_t take = credit < debt ? credit : debt;
-        __atomic_sub_fetch(&gc_pacer.bg_scan_credit, take, __ATOMIC_RELAXED);
-        gp->gc_assist_bytes += (int64_t)((uint64_t)take * GC_ONE / ratio);
-        debt -= take;
-        if (debt <= 0)
-            return;
-    }
+    assist_take_credit(gp, ratio);
+    if (gp->gc_assist_bytes >= 0)
+        return;
     // Then our own marking, until the debt is paid or the mark is over.
+    int64_t debt = (int64_t)((uint64_t)-gp->gc_assist_bytes * ratio / GC_ONE);
     int64_t budget = debt > GC_ASSIST_MIN_WORK ? debt : GC_ASSIST_MIN_WORK;
     while (gp->gc_assist_bytes < 0 && __atomic_load_n(&gc_phase, __ATOMIC_ACQUIRE) == GC_MARK) {
         uint64_t start = platform_nanotime();
@@ -520,9 +686,10 @@ void gc_assist_alloc(struct g *gp, size_t bytes)
             break;
         // Out of work. If nobody else has any, the mark is over: end it.
         // Otherwise others hold the grey objects (a long list is marked
-        // one node at a time): step aside for them, and try again. Go
-        // parks the assist on a queue instead; either way, a goroutine in
-        // debt does not allocate until the mark has caught up with it.
+        // one node at a time): wait for the background workers to pay
+        // the debt with what they scan, or for the mark to end. Either
+        // way, a goroutine in debt does not allocate until the mark has
+        // caught up with it.
         if (load_relaxed(&gp->preempt) || __atomic_load_n(&sched.gcwaiting, __ATOMIC_ACQUIRE)) {
             runtime_safe_point();   // the world is stopping: let it
             continue;
@@ -531,7 +698,8 @@ void gc_assist_alloc(struct g *gp, size_t bytes)
             gc_mark_done();   // over, or more work turned up: the loop's test says which
         if (__atomic_load_n(&gc_phase, __ATOMIC_ACQUIRE) != GC_MARK)
             break;
-        gosched();
+        if (!gc_assist_park(gp))
+            assist_take_credit(gp, ratio);   // credit arrived meanwhile
         budget = GC_ASSIST_MIN_WORK;
     }
 }

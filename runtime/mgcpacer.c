@@ -178,7 +178,7 @@ void gc_pacer_start_cycle(uint64_t now)
     gc_pacer_revise();
 }
 
-void gc_pacer_end_cycle(uint64_t now, uint64_t heap_marked, int64_t scan_work, uint64_t assist_ns)
+void gc_pacer_end_cycle(uint64_t now, const struct gc_cycle_account *cycle)
 {
     // The controller, as Go 1.17's endCycle.
     if (gc_pacer.heap_marked > 0 && gc_pacer.gogc > 0) {
@@ -189,7 +189,7 @@ void gc_pacer_end_cycle(uint64_t now, uint64_t heap_marked, int64_t scan_work, u
         uint64_t duration = now - gc_pacer.mark_start_ns;
         int64_t utilization = GC_BACKGROUND_UTILIZATION;
         if (duration > 0)
-            utilization += (int64_t)scale(assist_ns, GC_ONE, duration * (uint64_t)procs);
+            utilization += (int64_t)scale(cycle->assist_ns, GC_ONE, duration * (uint64_t)procs);
         int64_t error = goal_growth - gc_pacer.trigger_ratio -
                         utilization * (actual_growth - gc_pacer.trigger_ratio) / GC_GOAL_UTILIZATION;
         gc_pacer.trigger_ratio += error / 2;
@@ -198,10 +198,10 @@ void gc_pacer_end_cycle(uint64_t now, uint64_t heap_marked, int64_t scan_work, u
         if (gc_pacer.trigger_ratio > goal_growth * 95 / 100)
             gc_pacer.trigger_ratio = goal_growth * 95 / 100;
     }
-    gc_pacer.heap_marked = heap_marked;
-    gc_pacer.last_scan_work = scan_work;
-    __atomic_store_n(&gc_pacer.heap_live, heap_marked, __ATOMIC_RELAXED);
-    gc_pacer.heap_goal = heap_goal_for(heap_marked);
+    gc_pacer.heap_marked = cycle->marked;
+    gc_pacer.last_scan_work = cycle->scan_work;
+    __atomic_store_n(&gc_pacer.heap_live, cycle->marked, __ATOMIC_RELAXED);
+    gc_pacer.heap_goal = heap_goal_for(cycle->marked);
     set_trigger();
 }
 

@@ -72,7 +72,7 @@ static struct gc_work_buffer *buffer_get_full(void)
     return buffer;
 }
 
-void gc_work_put(struct gc_work *work, uintptr_t object)
+void gc_work_put_slow(struct gc_work *work, uintptr_t object)
 {
     struct gc_work_buffer *buffer = work->primary;
     if (buffer == NULL) {
@@ -92,7 +92,7 @@ void gc_work_put(struct gc_work *work, uintptr_t object)
     buffer->entries[buffer->count++] = object;
 }
 
-uintptr_t gc_work_get_local(struct gc_work *work)
+uintptr_t gc_work_get_local_slow(struct gc_work *work)
 {
     struct gc_work_buffer *buffer = work->primary;
     if (buffer && buffer->count > 0)
@@ -134,6 +134,30 @@ void gc_work_flush(struct gc_work *work)
             *buffers[i] = NULL;
         }
     }
+}
+
+void gc_work_balance(struct gc_work *work)
+{
+    struct gc_work_buffer *buffer = work->secondary;
+    if (buffer && buffer->count > 0) {
+        work->secondary = NULL;
+        buffer_put_full(buffer);
+        return;
+    }
+    buffer = work->primary;
+    if (buffer == NULL || buffer->count <= 4)
+        return;   // too little to be worth the trip
+    // Half of the primary, the oldest half (nearest the roots, so the most
+    // work behind each), goes out in a buffer of its own.
+    struct gc_work_buffer *half = buffer_get_empty();
+    uint64_t given = buffer->count / 2;
+    for (uint64_t i = 0; i < given; i++)
+        half->entries[i] = buffer->entries[i];
+    for (uint64_t i = given; i < buffer->count; i++)
+        buffer->entries[i - given] = buffer->entries[i];
+    half->count = given;
+    buffer->count -= given;
+    buffer_put_full(half);
 }
 
 bool gc_work_empty(const struct gc_work *work)

@@ -538,6 +538,11 @@ static void wake_p(void)
     start_m(NULL, true);
 }
 
+bool sched_p_has_work(struct p *pp)
+{
+    return __atomic_load_n(&sched.runq_size, __ATOMIC_ACQUIRE) != 0 || !runq_empty(pp);
+}
+
 void sched_wake_idle_p(void)
 {
     wake_p();

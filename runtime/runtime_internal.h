@@ -87,6 +87,7 @@ enum wait_reason {
     WAIT_REASON_GC_WORKER_IDLE,
     WAIT_REASON_GC_SWEEP_WAIT,
     WAIT_REASON_GC_CYCLE,
+    WAIT_REASON_GC_ASSIST,
     WAIT_REASON_COUNT,
 };
 const char *wait_reason_string(enum wait_reason reason);
@@ -263,6 +264,9 @@ void start_the_world(void);
 // already: the collector calls it when marking work appears on the global
 // list, so an idle P comes to help (Go's enlistWorker).
 void sched_wake_idle_p(void);
+// Whether pp has goroutines waiting to run, in its queue or the global one
+// (Go's pollWork): an idle mark worker stops for them.
+bool sched_p_has_work(struct p *pp);
 // Every G ever created, for the collector's roots: the head of the list
 // (linked through all_link; new Gs are added at the head).
 struct g *all_gs_snapshot(void);
