@@ -128,13 +128,15 @@ static inline void heap_bits_set_type(uintptr_t object, size_t elemsize, size_t 
 // writes T's pattern over the whole span at once, and later objects of T
 // there need no write at all. Another type, or an array, makes the span
 // mixed, and from then on each object writes its own bits, as Go 1.19 does
-// for every object. (heap_bits_for_object is the check every allocation
-// makes; this, out of line, the writing.)
+// for every object -- until the span holds one object alone again (a
+// fresh span: one whose objects all died goes back to the heap), which
+// may rewrite the whole bitmap. (heap_bits_for_object is the check every
+// allocation makes; this, out of line, the writing.)
 static __attribute__((noinline)) void heap_bits_write_for_object(struct mspan *span, uintptr_t object, size_t size,
                                                                  const struct gc_type *type)
 {
-    if (!span->mixed_types && span->uniform_type == NULL && span->alloc_count == 1 && size == type->size &&
-        type->pointer_bitmap == NULL && span->elemsize <= 64 * sizeof(void *)) {
+    if (span->alloc_count == 1 && size == type->size && type->pointer_bitmap == NULL &&
+        span->elemsize <= 64 * sizeof(void *)) {
         // 64 bitmap bits at a time: a span starts on a bitmap word (it is
         // page-aligned), and the pattern repeats every elemsize.
         unsigned element_words = (unsigned)(span->elemsize / sizeof(void *));
@@ -154,7 +156,6 @@ static __attribute__((noinline)) void heap_bits_write_for_object(struct mspan *s
         return;
     }
     span->uniform_type = NULL;
-    span->mixed_types = true;
     heap_bits_set_type(object, span->elemsize, size, type);
 }
 
@@ -250,12 +251,13 @@ static inline __attribute__((always_inline)) void *small_object_ready(struct mca
 {
     if (span->needzero) {
         // Small objects by hand: a call to memset costs more than the stores.
-        if (span->elemsize <= 64) {
+        size_t elemsize = span->elemsize;
+        if (elemsize <= 64) {
             uint64_t *word = (uint64_t *)object;
-            for (size_t i = 0; i < span->elemsize / sizeof(uint64_t); i++)
+            for (size_t i = 0; i < elemsize / sizeof(uint64_t); i++)
                 word[i] = 0;
         } else {
-            memset((void *)object, 0, span->elemsize);
+            memset((void *)object, 0, elemsize);
         }
     }
     if (type)

@@ -46,18 +46,23 @@ void mspan_refill_alloc_cache(struct mspan *span, uint32_t index)
     span->alloc_cache = ~span->alloc_bits[index / 64];
 }
 
-// The swept and unswept sets of the current sweep generation: which of the
-// two lists of a kind holds which flips when mheap.sweepgen grows by 2.
-static struct mspan **mcentral_partial(struct mcentral *central, bool swept)
+// The swept or the unswept list of a pair (partial or full) in the current
+// sweep generation: which of the two is which flips when mheap.sweepgen
+// grows by 2.
+static struct mspan **sweep_set(struct mspan *pair[2], bool swept)
 {
     uint32_t generation = load_relaxed(&mheap.sweepgen);
-    return &central->partial[(generation / 2 + (swept ? 0 : 1)) % 2];
+    return &pair[(generation / 2 + (swept ? 0 : 1)) % 2];
+}
+
+static struct mspan **mcentral_partial(struct mcentral *central, bool swept)
+{
+    return sweep_set(central->partial, swept);
 }
 
 static struct mspan **mcentral_full(struct mcentral *central, bool swept)
 {
-    uint32_t generation = load_relaxed(&mheap.sweepgen);
-    return &central->full[(generation / 2 + (swept ? 0 : 1)) % 2];
+    return sweep_set(central->full, swept);
 }
 
 // Takes the first span of an unswept list and claims it for sweeping; NULL

@@ -94,10 +94,9 @@ void gc_work_put_slow(struct gc_work *work, uintptr_t object)
 
 uintptr_t gc_work_get_local_slow(struct gc_work *work)
 {
-    struct gc_work_buffer *buffer = work->primary;
-    if (buffer && buffer->count > 0)
-        return buffer->entries[--buffer->count];
-    buffer = work->secondary;
+    // The primary is empty (gc_work_get_local looked): the secondary, if it
+    // has any, becomes the primary.
+    struct gc_work_buffer *buffer = work->secondary;
     if (buffer && buffer->count > 0) {
         work->secondary = work->primary;
         work->primary = buffer;

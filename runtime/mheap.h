@@ -70,11 +70,11 @@ struct mspan {
     uint64_t *alloc_bits;        // 1 = allocated (as of the last sweep)
     uint64_t *gcmark_bits;       // 1 = marked; swapped with alloc_bits at sweep
     uint32_t sweepgen;           // against mheap.sweepgen: swept or not (mgcsweep.c)
-    // When every slot of the span has held only objects of one type (one
-    // each, gc_new's case), the heap bitmap carries that type's pattern for
-    // the whole span, written once (malloc.c's heap_bits_for_object).
+    // When the span's objects are all of one type (one each, gc_new's
+    // case), the heap bitmap carries that type's pattern for the whole
+    // span, written once, and this is the type; NULL otherwise (malloc.c's
+    // heap_bits_for_object).
     const struct gc_type *uniform_type;
-    bool mixed_types;            // some slot has held another type or an array
 
     // Manual spans: freed objects linked through their first word; fresh
     // objects from freeindex on. Touched only under the mcentral's lock.
