@@ -150,7 +150,7 @@ static const struct cmdline_option cmdline_options[] = {
         .kind = CMDLINE_INTEGER,
         .default_value = "0",
         .values = "0..1000000000",
-        .description = "Start a garbage collection every N typed allocations (1 means every 1000). "
+        .description = "Start a garbage collection every N collected allocations (1 means every 1000). "
                        "0 means never. For testing the collector.",
         .value = &kernel_options.gcstress,
         .minimum = 0,
@@ -251,8 +251,9 @@ static bool cmdline_parse_decimal(const char *text, size_t length, int *result)
     return true;
 }
 
-// The runtime's parsers read NUL-terminated text; a word is not. Values
-// longer than any valid one are refused here.
+// A word's value, NUL-terminated, into `copy` (the runtime's parsers read
+// NUL-terminated text, string options keep it so); false if there is no
+// value or it does not fit.
 static bool cmdline_copy_value(const char *text, size_t length, char *copy, size_t size)
 {
     if (text == NULL || length >= size)
@@ -307,12 +308,13 @@ static bool cmdline_apply_value(const struct cmdline_option *option, const char 
     case CMDLINE_GOGC: {
         char copy[32];
         int value = 0;
-        if (!cmdline_copy_value(text, length, copy, sizeof copy) || !runtime_parse_gogc(copy, &value) ||
-            (value >= 0 && (value < option->minimum || value > option->maximum))) {
+        // runtime_parse_gogc keeps to the range the table's minimum and
+        // maximum describe; off is -1.
+        if (!cmdline_copy_value(text, length, copy, sizeof copy) || !runtime_parse_gogc(copy, &value)) {
             snprintf(expected, expected_size, "a percentage %d..%d or off", option->minimum, option->maximum);
             return false;
         }
-        *(int *)option->value = value < 0 ? -1 : value;
+        *(int *)option->value = value;
         return true;
     }
     case CMDLINE_SIZE: {
@@ -326,12 +328,10 @@ static bool cmdline_apply_value(const struct cmdline_option *option, const char 
         return true;
     }
     case CMDLINE_STRING:
-        if (text == NULL || length >= option->string_size) {
+        if (!cmdline_copy_value(text, length, option->value, option->string_size)) {
             snprintf(expected, expected_size, "text of at most %zu characters", option->string_size - 1);
             return false;
         }
-        memcpy(option->value, text, length);
-        ((char *)option->value)[length] = '\0';
         return true;
     }
     snprintf(expected, expected_size, "nothing: the option table is wrong");

@@ -33,7 +33,7 @@ struct kernel_options {
     uint64_t gomemlimit;                    // soft heap limit in bytes (GOMEMLIMIT); 0 = none
     bool gctrace;                           // one line per collection, Go's gctrace format
     bool gccheckmark;                       // re-mark stop-the-world after each cycle and verify
-    int gcstress;                           // 0 off; 1 = a cycle every 1000 typed allocations; N > 1: every N
+    int gcstress;                           // 0 off; 1 = a cycle every 1000 collected allocations; N > 1: every N
 };
 
 extern struct kernel_options kernel_options;

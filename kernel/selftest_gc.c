@@ -249,8 +249,6 @@ static void gc_main(void *unused)
 
     uint64_t cycles = after.cycles - before.cycles;
     uint64_t trees_bytes = (uint64_t)procs * tree_nodes(LONG_DEPTH) * sizeof(struct node);
-    if (!failed_yet() && cycles == 0)
-        fail("no collection completed", 0);
     if (!failed_yet() && (without_trees.heap_alloc > with_trees.heap_alloc ||
                           with_trees.heap_alloc - without_trees.heap_alloc < trees_bytes / 2))
         fail("the heap did not shrink by half the dropped trees' size; KiB freed",

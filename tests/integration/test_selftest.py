@@ -63,6 +63,18 @@ def test_selftest_gc_passes_and_traces_cycles():
     assert run.status == 1, f"QEMU exit status {run.status}: expected 1, the isa-debug-exit encoding of a pass"
 
 
+def test_gogc_off_reaches_the_runtime():
+    # gogc=off from the command line turns the pacer off in the runtime: no
+    # cycle starts by itself, every gctrace line is one of runtime_gc's.
+    run = boot(kernel=KERNEL_ELF, append="selftest=gc gogc=off", smp=4, memory=MEMORY_MIB,
+               timeout=TIMEOUT_KERNEL, until=[r"selftest gc: (ok|FAIL)"], grace=5)
+    assert run.lines_containing("selftest gc: ok"), \
+        f"self-test did not pass: {run.lines_containing('selftest gc:') or run.lines_containing('fatal error:')}"
+    traces = [trace.group(0) for trace in GCTRACE_LINE.finditer(run.console)]
+    assert traces, "no gctrace line"
+    assert all(trace.endswith("(forced)") for trace in traces), f"a cycle started by itself with gogc=off: {traces}"
+
+
 def test_memstats_are_printed_with_the_verdict():
     # memstats=1: the allocator's statistics come before the verdict line,
     # and after selftest=malloc every manually allocated byte is back.
