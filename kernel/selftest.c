@@ -54,6 +54,7 @@
 #include "time.h"
 #include "timer.h"
 #include "traps.h"
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -235,6 +236,29 @@ void selftest_run(const char *name)
                  "no such self-test (known: fault, timer, ipi, ioapic, reboot, stack-overflow, sched, "
                  "goroutine-stack-overflow, malloc, gc, out-of-memory, tlb)");
     selftest_report(name, passed, reason);
+}
+
+static char first_failure[160];
+static int failure_seen;
+
+void selftest_fail(const char *format, ...)
+{
+    if (__atomic_exchange_n(&failure_seen, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    va_list arguments;
+    va_start(arguments, format);
+    vsnprintf(first_failure, sizeof first_failure, format, arguments);
+    va_end(arguments);
+}
+
+bool selftest_failed(void)
+{
+    return __atomic_load_n(&failure_seen, __ATOMIC_ACQUIRE) != 0;
+}
+
+const char *selftest_failure(void)
+{
+    return first_failure;
 }
 
 void selftest_report(const char *name, bool passed, const char *reason)

@@ -66,27 +66,12 @@ static const struct gc_type node_type = {
 static struct node *long_lived[CPUS_MAX];
 static uint64_t nodes_on_cpu[CPUS_MAX];
 static uint64_t subtrees_replaced;
-static char failure[160];
-static int failed;
 
-// The first failure is the one reported; later ones are dropped.
+// A failure and the number that tells what went wrong (selftest_fail keeps
+// the first).
 static void fail(const char *what, uint64_t detail)
 {
-    if (__atomic_exchange_n(&failed, 1, __ATOMIC_ACQ_REL) == 0)
-        snprintf(failure, sizeof failure, "%s (%llu)", what, (unsigned long long)detail);
-}
-
-static bool failed_yet(void)
-{
-    return __atomic_load_n(&failed, __ATOMIC_ACQUIRE) != 0;
-}
-
-static uint64_t next_random(uint64_t *state)
-{
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    return *state;
+    selftest_fail("%s (%llu)", what, (unsigned long long)detail);
 }
 
 static uint64_t tree_nodes(unsigned depth)
@@ -140,7 +125,7 @@ static uint64_t tree_check(const struct node *node, unsigned depth)
 static void tree_expect(const struct node *root, unsigned depth, const char *what)
 {
     uint64_t count = tree_check(root, depth);
-    if (count != tree_nodes(depth) && !failed_yet())
+    if (count != tree_nodes(depth) && !selftest_failed())
         fail(what, count);
 }
 
@@ -150,9 +135,9 @@ static void tree_replace_subtree(struct node *root, uint64_t *random)
 {
     struct node *parent = root;
     for (unsigned depth = LONG_DEPTH; depth > REPLACE_DEPTH + 1; depth--)
-        parent = next_random(random) & 1 ? parent->left : parent->right;
+        parent = selftest_next_random(random) & 1 ? parent->left : parent->right;
     struct node *fresh = tree_build(REPLACE_DEPTH);
-    if (next_random(random) & 1)
+    if (selftest_next_random(random) & 1)
         gc_store(&parent->left, fresh);
     else
         gc_store(&parent->right, fresh);
@@ -170,9 +155,9 @@ static void trees_worker(void *argument)
     uint64_t random = (uint64_t)(worker->index + 1) * 0x9E3779B97F4A7C15ull | 1;
     struct node *mine = tree_build(LONG_DEPTH);
     unsigned built = 0;
-    for (unsigned depth = SHORT_MIN_DEPTH; depth <= SHORT_MAX_DEPTH && !failed_yet(); depth += 2) {
+    for (unsigned depth = SHORT_MIN_DEPTH; depth <= SHORT_MAX_DEPTH && !selftest_failed(); depth += 2) {
         unsigned iterations = 1u << (SHORT_MAX_DEPTH - depth + SHORT_MIN_DEPTH);
-        for (unsigned i = 0; i < iterations && !failed_yet(); i++) {
+        for (unsigned i = 0; i < iterations && !selftest_failed(); i++) {
             struct node *tree = tree_build(depth);
             tree_expect(tree, depth, "a short-lived tree has the wrong node count");
             if (++built % REPLACE_EVERY == 0)
@@ -226,17 +211,17 @@ static void gc_main(void *unused)
         log_info("selftest gc: cpu %u built %llu nodes\n", i, (unsigned long long)nodes_on_cpu[i]);
         cpus_used += nodes_on_cpu[i] > 0;
     }
-    if (!failed_yet() && (int)cpus_used < procs)
+    if (!selftest_failed() && (int)cpus_used < procs)
         fail("CPUs that built no tree", (uint64_t)(procs - (int)cpus_used));
     struct gc_stats built;
     runtime_read_gc_stats(&built);
     uint64_t paced_cycles = (built.cycles - before.cycles) - (built.forced_cycles - before.forced_cycles);
-    if (!failed_yet() && paced_cycles == 0 && kernel_options.gogc > 0)
+    if (!selftest_failed() && paced_cycles == 0 && kernel_options.gogc > 0)
         fail("no collection started while the trees were built; heap goal in KiB", kib(built.heap_goal));
 
     // survive
     runtime_gc();
-    if (!failed_yet())
+    if (!selftest_failed())
         run_on_every_tree(procs, survivor_check, workers);
     runtime_read_memstats(&with_trees);
 
@@ -249,7 +234,7 @@ static void gc_main(void *unused)
 
     uint64_t cycles = after.cycles - before.cycles;
     uint64_t trees_bytes = (uint64_t)procs * tree_nodes(LONG_DEPTH) * sizeof(struct node);
-    if (!failed_yet() && (without_trees.heap_alloc > with_trees.heap_alloc ||
+    if (!selftest_failed() && (without_trees.heap_alloc > with_trees.heap_alloc ||
                           with_trees.heap_alloc - without_trees.heap_alloc < trees_bytes / 2))
         fail("the heap did not shrink by half the dropped trees' size; KiB freed",
              without_trees.heap_alloc > with_trees.heap_alloc
@@ -261,7 +246,7 @@ static void gc_main(void *unused)
              (unsigned long long)kib(without_trees.heap_alloc), (unsigned long long)kib(trees_bytes),
              (unsigned long long)(after.objects_freed - before.objects_freed),
              (unsigned long long)(after.pause_max_ns / 1000));
-    selftest_report("gc", !failed_yet(), failure);
+    selftest_report("gc", !selftest_failed(), selftest_failure());
 }
 
 bool selftest_gc_run(char *reason, size_t size)

@@ -35,28 +35,13 @@
 #define HANDOFF_BLOCKS 20000
 #define TYPED_PER_P 20000
 
-static char failure[160];
-static int failed;
 static uint64_t allocated_on_cpu[CPUS_MAX];
 
-// The first failure is the one reported; later ones are dropped.
+// A failure and the number that tells what went wrong (selftest_fail keeps
+// the first).
 static void fail(const char *what, uint64_t detail)
 {
-    if (__atomic_exchange_n(&failed, 1, __ATOMIC_ACQ_REL) == 0)
-        snprintf(failure, sizeof failure, "%s (%llu)", what, (unsigned long long)detail);
-}
-
-static bool failed_yet(void)
-{
-    return __atomic_load_n(&failed, __ATOMIC_ACQUIRE) != 0;
-}
-
-static uint64_t next_random(uint64_t *state)
-{
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    return *state;
+    selftest_fail("%s (%llu)", what, (unsigned long long)detail);
 }
 
 struct block {
@@ -81,12 +66,12 @@ static bool block_intact(const struct block *block)
 
 static size_t random_size(uint64_t *random)
 {
-    uint64_t pick = next_random(random) % 1000;
+    uint64_t pick = selftest_next_random(random) % 1000;
     if (pick < 700)
-        return 1 + next_random(random) % 256;
+        return 1 + selftest_next_random(random) % 256;
     if (pick < 995)
-        return 1 + next_random(random) % 8192;
-    return 32 * 1024 + next_random(random) % (96 * 1024);
+        return 1 + selftest_next_random(random) % 8192;
+    return 32 * 1024 + selftest_next_random(random) % (96 * 1024);
 }
 
 static void storm(void *argument)
@@ -94,15 +79,15 @@ static void storm(void *argument)
     struct waitgroup *done = argument;
     uint64_t random = goid() * 0x9E3779B97F4A7C15ull | 1;
     struct block live[STORM_LIVE] = { 0 };
-    for (int round = 0; round < STORM_ROUNDS && !failed_yet(); round++) {
-        struct block *slot = &live[next_random(&random) % STORM_LIVE];
+    for (int round = 0; round < STORM_ROUNDS && !selftest_failed(); round++) {
+        struct block *slot = &live[selftest_next_random(&random) % STORM_LIVE];
         if (slot->memory) {
             if (!block_intact(slot))
                 fail("a block was overwritten while in use, size", slot->size);
             runtime_free(slot->memory);
         }
         slot->size = random_size(&random);
-        slot->stamp = (uint8_t)next_random(&random);
+        slot->stamp = (uint8_t)selftest_next_random(&random);
         slot->memory = runtime_malloc(slot->size);
         if (slot->memory == NULL) {
             fail("runtime_malloc returned NULL for bytes", slot->size);
@@ -131,7 +116,7 @@ static void produce(void *argument)
     struct handoff *handoff = argument;
     uint64_t random = 12345;
     for (int i = 0; i < HANDOFF_BLOCKS; i++) {
-        struct block block = { .size = 1 + next_random(&random) % 512, .stamp = (uint8_t)i };
+        struct block block = { .size = 1 + selftest_next_random(&random) % 512, .stamp = (uint8_t)i };
         block.memory = runtime_malloc(block.size);
         if (block.memory == NULL) {
             fail("runtime_malloc returned NULL for bytes", block.size);
@@ -234,7 +219,7 @@ static void malloc_main(void *unused)
         go(typed, &done);
     waitgroup_wait(&done);
 
-    selftest_report("malloc", !failed_yet(), failure);
+    selftest_report("malloc", !selftest_failed(), selftest_failure());
 }
 
 // selftest=out-of-memory: allocates and fills memory until the machine has

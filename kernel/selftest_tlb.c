@@ -46,7 +46,6 @@
 #include "tlb.h"
 #include "traps.h"
 #include "platform.h"
-#include <stdarg.h>
 #include <stdio.h>
 
 #define TLB_PAGES 32
@@ -62,25 +61,6 @@ static uint64_t *tlb_concurrent_range;   // TLB_CONCURRENT_PAGES pages per CPU
 static uint32_t tlb_cpus;
 static void (*volatile tlb_phase)(uint32_t index);
 static uint32_t tlb_done;
-static char tlb_failure[160];
-static int tlb_failed;
-
-// The first failure is the one reported; later ones are dropped.
-static void fail(const char *format, ...) __attribute__((format(printf, 1, 2)));
-static void fail(const char *format, ...)
-{
-    if (__atomic_exchange_n(&tlb_failed, 1, __ATOMIC_ACQ_REL) != 0)
-        return;
-    va_list arguments;
-    va_start(arguments, format);
-    vsnprintf(tlb_failure, sizeof tlb_failure, format, arguments);
-    va_end(arguments);
-}
-
-static bool failed_yet(void)
-{
-    return __atomic_load_n(&tlb_failed, __ATOMIC_ACQUIRE) != 0;
-}
 
 // Never zero, different in every word, page and round.
 static uint64_t pattern(unsigned page, unsigned word, unsigned round)
@@ -132,8 +112,8 @@ static bool run_on_every_cpu(void (*phase)(uint32_t), const char *name, char *re
         }
         cpu_relax();   // interrupts on: the phase may shoot at this CPU
     }
-    if (failed_yet()) {
-        snprintf(reason, size, "%s phase: %s", name, tlb_failure);
+    if (selftest_failed()) {
+        snprintf(reason, size, "%s phase: %s", name, selftest_failure());
         return false;
     }
     return true;
@@ -268,7 +248,8 @@ static void phase_read_pattern(uint32_t index)
         for (unsigned word = 0; word < TLB_WORDS; word++) {
             uint64_t value = words[word];
             if (value != pattern(page, word, 0)) {
-                fail("cpu %u page %u reads %#llx, not what was written", index, page, (unsigned long long)value);
+                selftest_fail("cpu %u page %u reads %#llx, not what was written", index, page,
+                              (unsigned long long)value);
                 return;
             }
         }
@@ -284,13 +265,13 @@ static void check_zero(uint32_t index, uint64_t *range, unsigned pages, unsigned
             if (value == 0)
                 continue;
             if (value == TLB_STALE_MARKER)
-                fail("cpu %u page %u reads the released page's marker: a stale TLB entry", index, page);
+                selftest_fail("cpu %u page %u reads the released page's marker: a stale TLB entry", index, page);
             else if (value == pattern(page, word, round))
-                fail("cpu %u page %u reads %#llx, the data from before the release", index, page,
-                     (unsigned long long)value);
+                selftest_fail("cpu %u page %u reads %#llx, the data from before the release", index, page,
+                              (unsigned long long)value);
             else
-                fail("cpu %u page %u reads %#llx after the release, not zero", index, page,
-                     (unsigned long long)value);
+                selftest_fail("cpu %u page %u reads %#llx after the release, not zero", index, page,
+                              (unsigned long long)value);
             return;
         }
     }
@@ -315,29 +296,29 @@ static void phase_stale_running(uint32_t index)
             cpu_relax();
         char reason[120];
         if (__atomic_load_n(&tlb_arrived, __ATOMIC_ACQUIRE) < tlb_cpus - 1)
-            fail("not every CPU arrived to wait");
+            selftest_fail("not every CPU arrived to wait");
         else if (!release_and_mark("release", reason, sizeof reason))
-            fail("%s", reason);
+            selftest_fail("%s", reason);
         __atomic_store_n(&tlb_go, 1, __ATOMIC_RELEASE);
     } else {
         __atomic_add_fetch(&tlb_arrived, 1, __ATOMIC_ACQ_REL);
         uint64_t deadline = nanotime() + TLB_WAIT_NS;
         while (!__atomic_load_n(&tlb_go, __ATOMIC_ACQUIRE)) {
             if (nanotime() > deadline) {
-                fail("cpu %u waited in vain for the release", index);
+                selftest_fail("cpu %u waited in vain for the release", index);
                 return;
             }
             cpu_relax();   // busy, interrupts on: the shoot-down interrupts this loop
         }
     }
-    if (!failed_yet())
+    if (!selftest_failed())
         check_zero(index, tlb_range, TLB_PAGES, 0);
 }
 
 static void phase_concurrent(uint32_t index)
 {
     uint64_t *range = tlb_concurrent_range + (size_t)index * TLB_CONCURRENT_PAGES * TLB_WORDS;
-    for (unsigned round = 1; round <= TLB_ROUNDS && !failed_yet(); round++) {
+    for (unsigned round = 1; round <= TLB_ROUNDS && !selftest_failed(); round++) {
         for (unsigned page = 0; page < TLB_CONCURRENT_PAGES; page++) {
             volatile uint64_t *words = page_words(range, page);
             for (unsigned word = 0; word < TLB_WORDS; word++)
@@ -346,7 +327,7 @@ static void phase_concurrent(uint32_t index)
         for (unsigned page = 0; page < TLB_CONCURRENT_PAGES; page++) {
             uint64_t value = page_words(range, page)[TLB_WORDS - 1];
             if (value != pattern(page, TLB_WORDS - 1, round)) {
-                fail("cpu %u page %u reads %#llx, not what it wrote", index, page, (unsigned long long)value);
+                selftest_fail("cpu %u page %u reads %#llx, not what it wrote", index, page, (unsigned long long)value);
                 return;
             }
         }
