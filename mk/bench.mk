@@ -24,6 +24,17 @@ bench-boot: deps
 	@$(MAKE) --no-print-directory kernel
 	tools/bench-boot --runs $(BENCH_RUNS) --accel $(BENCH_ACCEL)
 
+# What every C benchmark program below (sched, alloc, gc; ours and the
+# peers) is built from besides its suite's files -- bench_fail, reading N,
+# the peak memory figure, the clock, GOMAXPROCS, the random generator --
+# and the flags all of them are compiled with: the runtime's tests' flags
+# (mk/runtime.mk) without Check, no red zone and frame pointers kept, for
+# code that runs on goroutine stacks. The peers get the same flags, so the
+# code around what is measured is the same on every side.
+BENCH_COMMON_SOURCES := tests/bench/bench_common.c
+BENCH_COMMON_HEADERS := tests/bench/bench_common.h tests/bench/peak_rss.h
+BENCH_C_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread -fno-omit-frame-pointer -mno-red-zone
+
 # bench-sched: our goroutine runtime (hosted) beside Go 1.19 (Debian's
 # golang-go), the same workloads in C and Go from tests/bench/sched/, the
 # same GOMAXPROCS, in the same run; see tools/bench-sched and
@@ -38,11 +49,8 @@ BENCH_SCHED_GO   := $(BENCH_SCHED_DIR)/sched-go
 # mk/runtime.mk's RUNTIME_LIBRARY, spelled out: that fragment is read after
 # this one, and a prerequisite list is expanded as it is read.
 BENCH_SCHED_RUNTIME := $(BUILD)/runtime/libhardway_runtime.a
-BENCH_SCHED_C_SOURCES := $(wildcard tests/bench/sched/*.c)
-# As the runtime's tests (mk/runtime.mk), without Check: no red zone and frame
-# pointers kept, for code that runs on goroutine stacks.
-BENCH_SCHED_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread -fno-omit-frame-pointer -mno-red-zone \
-                      -Iruntime
+BENCH_SCHED_C_SOURCES := $(wildcard tests/bench/sched/*.c) $(BENCH_COMMON_SOURCES)
+BENCH_SCHED_CFLAGS := $(BENCH_C_CFLAGS) -Iruntime
 BENCH_SCHED_GO_ENV := GO111MODULE=off GOPROXY=off GOFLAGS= CGO_ENABLED=0 \
                       GOPATH=$(abspath $(BUILD)/bench/go-path) GOCACHE=$(abspath $(BUILD)/bench/go-cache)
 
@@ -56,7 +64,7 @@ bench-sched: deps
 
 bench-sched-programs: $(BENCH_SCHED_OURS) $(BENCH_SCHED_GO)
 
-$(BENCH_SCHED_OURS): $(BENCH_SCHED_C_SOURCES) $(wildcard tests/bench/sched/*.h) tests/bench/peak_rss.h $(BENCH_SCHED_RUNTIME)
+$(BENCH_SCHED_OURS): $(BENCH_SCHED_C_SOURCES) $(wildcard tests/bench/sched/*.h) $(BENCH_COMMON_HEADERS) $(BENCH_SCHED_RUNTIME)
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_SCHED_CFLAGS) $(BENCH_SCHED_C_SOURCES) -o $@ $(BENCH_SCHED_RUNTIME) -pthread -rdynamic -ldl
 
@@ -73,9 +81,9 @@ $(BENCH_SCHED_GO): $(wildcard tests/bench/sched/*.go)
 # allocator -- the same objects, linked with nothing, -ljemalloc or
 # -lmimalloc, so that malloc and free resolve to that library (each program
 # names the library its malloc comes from, and the driver checks it). Every
-# C program is compiled with the same flags, the runtime's (no red zone,
-# frame pointers), so the code around the allocator is the same on every
-# side. BENCH_ALLOC_RUNS runs of each side per case, medians reported.
+# C program is compiled with the same flags, BENCH_C_CFLAGS, so the code
+# around the allocator is the same on every side. BENCH_ALLOC_RUNS runs of
+# each side per case, medians reported.
 
 BENCH_ALLOC_RUNS    ?= 3
 BENCH_ALLOC_DIR     := $(BUILD)/bench/alloc
@@ -83,13 +91,13 @@ BENCH_ALLOC_OURS    := $(BENCH_ALLOC_DIR)/alloc-ours
 BENCH_ALLOC_GO      := $(BENCH_ALLOC_DIR)/alloc-go
 BENCH_ALLOC_PEERS   := glibc jemalloc mimalloc
 BENCH_ALLOC_PEER_PROGRAMS := $(BENCH_ALLOC_PEERS:%=$(BENCH_ALLOC_DIR)/alloc-%)
-BENCH_ALLOC_SHARED_SOURCES := tests/bench/alloc/main.c tests/bench/alloc/manual.c tests/bench/alloc/producer_consumer.c
-BENCH_ALLOC_HEADERS := $(wildcard tests/bench/alloc/*.h) tests/bench/peak_rss.h
-BENCH_ALLOC_CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread -fno-omit-frame-pointer -mno-red-zone
+BENCH_ALLOC_SHARED_SOURCES := tests/bench/alloc/main.c tests/bench/alloc/manual.c tests/bench/alloc/producer_consumer.c \
+                              $(BENCH_COMMON_SOURCES)
+BENCH_ALLOC_HEADERS := $(wildcard tests/bench/alloc/*.h) tests/bench/binary_trees.h $(BENCH_COMMON_HEADERS)
 # The runtime's headers; $(BUILD)/generated/runtime is mk/runtime.mk's
 # RUNTIME_GENERATED_DIR (the size class table), spelled out as
 # BENCH_SCHED_RUNTIME is.
-BENCH_ALLOC_OURS_CFLAGS := $(BENCH_ALLOC_CFLAGS) -DBENCH_ALLOC_OURS -Iruntime -I$(BUILD)/generated/runtime
+BENCH_ALLOC_OURS_CFLAGS := $(BENCH_C_CFLAGS) -DBENCH_ALLOC_OURS -Iruntime -I$(BUILD)/generated/runtime
 # What each peer program links so that malloc is that allocator's.
 BENCH_ALLOC_LIBRARY_glibc    :=
 BENCH_ALLOC_LIBRARY_jemalloc := -ljemalloc
@@ -112,7 +120,7 @@ $(BENCH_ALLOC_OURS): $(BENCH_ALLOC_SHARED_SOURCES) tests/bench/alloc/typed.c tes
 
 $(BENCH_ALLOC_PEER_PROGRAMS): $(BENCH_ALLOC_DIR)/alloc-%: $(BENCH_ALLOC_SHARED_SOURCES) tests/bench/alloc/peers.c $(BENCH_ALLOC_HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(BENCH_ALLOC_CFLAGS) $(filter %.c,$^) -o $@ $(BENCH_ALLOC_LIBRARY_$*) -pthread -ldl
+	$(CC) $(BENCH_C_CFLAGS) $(filter %.c,$^) -o $@ $(BENCH_ALLOC_LIBRARY_$*) -pthread -ldl
 
 $(BENCH_ALLOC_GO): $(wildcard tests/bench/alloc/*.go)
 	@mkdir -p $(dir $@)
@@ -123,10 +131,11 @@ $(BENCH_ALLOC_GO): $(wildcard tests/bench/alloc/*.go)
 # free; see tools/bench-gc and docs/benchmarks.md. The workloads are in
 # tests/bench/gc/: one C source compiled three times -- gc-ours
 # (BENCH_GC_OURS, against the runtime), gc-boehm (BENCH_GC_BOEHM, -lgc),
-# gc-glibc (BENCH_GC_GLIBC) -- with the same flags, and the same work in Go
-# (gc-go). BENCH_GC_RUNS runs of each side per case (binary trees of depth
-# 18, latency), BENCH_GC_LONG_RUNS for depth 20 (a run of it takes 5-20 s a
-# side); medians reported. BENCH_GC_LIVE_MIB is the latency case's live heap.
+# gc-glibc (BENCH_GC_GLIBC) -- with the same flags, BENCH_C_CFLAGS, and the
+# same work in Go (gc-go). BENCH_GC_RUNS runs of each side per case for
+# binary trees of depth 18; BENCH_GC_LONG_RUNS for the long cases, depth 20
+# (a run of it takes 7-20 s a side) and latency; medians reported.
+# BENCH_GC_LIVE_MIB is the latency case's live heap.
 
 BENCH_GC_RUNS      ?= 3
 BENCH_GC_LONG_RUNS ?= 1
@@ -134,9 +143,8 @@ BENCH_GC_LIVE_MIB  ?= 1024
 BENCH_GC_DIR       := $(BUILD)/bench/gc
 BENCH_GC_PEERS     := boehm glibc
 BENCH_GC_PROGRAMS  := $(BENCH_GC_DIR)/gc-ours $(BENCH_GC_DIR)/gc-go $(BENCH_GC_PEERS:%=$(BENCH_GC_DIR)/gc-%)
-BENCH_GC_SOURCES   := tests/bench/gc/main.c tests/bench/gc/binarytrees.c tests/bench/gc/latency.c
-BENCH_GC_HEADERS   := tests/bench/gc/bench.h tests/bench/peak_rss.h
-BENCH_GC_CFLAGS    := -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread -fno-omit-frame-pointer -mno-red-zone
+BENCH_GC_SOURCES   := tests/bench/gc/main.c tests/bench/gc/binarytrees.c tests/bench/gc/latency.c $(BENCH_COMMON_SOURCES)
+BENCH_GC_HEADERS   := tests/bench/gc/bench.h tests/bench/binary_trees.h $(BENCH_COMMON_HEADERS)
 # Per program: what it is compiled with and linked against.
 BENCH_GC_FLAGS_ours    := -DBENCH_GC_OURS -Iruntime -I$(BUILD)/generated/runtime
 BENCH_GC_FLAGS_boehm   := -DBENCH_GC_BOEHM -DGC_THREADS
@@ -161,7 +169,7 @@ $(BENCH_GC_DIR)/gc-boehm $(BENCH_GC_DIR)/gc-glibc: tests/bench/gc/peers.c
 $(BENCH_GC_DIR)/gc-ours $(BENCH_GC_DIR)/gc-boehm $(BENCH_GC_DIR)/gc-glibc: \
         $(BENCH_GC_DIR)/gc-%: $(BENCH_GC_SOURCES) $(BENCH_GC_HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(BENCH_GC_CFLAGS) $(BENCH_GC_FLAGS_$*) $(filter %.c,$^) -o $@ $(BENCH_GC_LIBRARY_$*) -pthread
+	$(CC) $(BENCH_C_CFLAGS) $(BENCH_GC_FLAGS_$*) $(filter %.c,$^) -o $@ $(BENCH_GC_LIBRARY_$*) -pthread
 
 $(BENCH_GC_DIR)/gc-go: $(wildcard tests/bench/gc/*.go)
 	@mkdir -p $(dir $@)

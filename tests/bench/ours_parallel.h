@@ -1,9 +1,9 @@
 /*
- * bench_parallel and bench_procs on our runtime, shared by the C bench
- * programs that run on it (alloc-ours, gc-ours): each worker is a goroutine,
- * waited for with a WaitGroup (parked, never polling); GOMAXPROCS, read by
- * the runtime itself, is the number of Ps. Include once, after the suite's
- * bench.h (which declares bench_worker and both functions).
+ * bench_parallel on our runtime, shared by the C bench programs that run on
+ * it (alloc-ours, gc-ours): each worker is a goroutine, waited for with a
+ * WaitGroup (parked, never polling). (bench_procs, the number of Ps, is in
+ * bench_common.h.) Include once, after the suite's bench.h (which declares
+ * bench_worker and bench_parallel).
  */
 #ifndef HARDWAY_BENCH_OURS_PARALLEL_H
 #define HARDWAY_BENCH_OURS_PARALLEL_H
@@ -36,11 +36,6 @@ void bench_parallel(int count, bench_worker worker, void *argument)
         go(parallel_worker_run, &workers[i]);
     }
     waitgroup_wait(&done);
-}
-
-int bench_procs(void)
-{
-    return runtime_procs();
 }
 
 #endif

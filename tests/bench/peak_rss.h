@@ -1,6 +1,6 @@
 /*
  * The peak memory figure every C benchmark program prints (bench-sched,
- * bench-alloc): VmHWM, the high-water mark of this program's own address
+ * bench-alloc, bench-gc; through bench_common.c's bench_peak_rss_kib): VmHWM, the high-water mark of this program's own address
  * space, in KiB. Not getrusage's ru_maxrss, which also counts the parent's
  * memory at fork time: the kernel carries it across exec. The Go programs
  * read the same line.

@@ -24,7 +24,9 @@
  *
  * A workload runs N operations (objects; for binary trees, N is the depth),
  * checks its own result, and returns the nanoseconds they took; it calls
- * bench_fail if the result is wrong.
+ * bench_fail if the result is wrong. What every suite shares -- bench_fail,
+ * the clock, bench_procs, the random generator, bench_share -- is in
+ * ../bench_common.h; the binary trees' node and check in ../binary_trees.h.
  */
 #ifndef HARDWAY_BENCH_ALLOC_H
 #define HARDWAY_BENCH_ALLOC_H
@@ -34,20 +36,20 @@
 #include <stdint.h>
 
 #ifdef BENCH_ALLOC_OURS
+#define BENCH_OURS   // ../bench_common.h: the runtime's clock and GOMAXPROCS
 #include "malloc.h"
 #include "runtime.h"
 #else
 #include <sched.h>
 #include <stdlib.h>
-#include <time.h>
 #endif
+#include "../bench_common.h"
 
 /* --- What differs between ours and the peers ------------------------------ */
 
 #ifdef BENCH_ALLOC_OURS
 static inline void *bench_malloc(size_t size) { return runtime_malloc(size); }
 static inline void bench_free(void *block) { runtime_free(block); }
-static inline uint64_t bench_now(void) { return nanotime(); }
 // Waiting politely for the other side of a hand-off: the P runs whatever
 // else is runnable (with one goroutine per P, nothing: it comes straight
 // back).
@@ -55,12 +57,6 @@ static inline void bench_yield(void) { gosched(); }
 #else
 static inline void *bench_malloc(size_t size) { return malloc(size); }
 static inline void bench_free(void *block) { free(block); }
-static inline uint64_t bench_now(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-}
 static inline void bench_yield(void) { sched_yield(); }
 #endif
 
@@ -69,9 +65,6 @@ static inline void bench_yield(void) { sched_yield(); }
 // (peers) -- and returns when all have returned.
 typedef void (*bench_worker)(int index, void *argument);
 void bench_parallel(int count, bench_worker worker, void *argument);
-// The number of Ps (ours) or threads (peers) a workload spreads its work
-// over: GOMAXPROCS for both.
-int bench_procs(void);
 // Which allocator malloc really is: "hardway" for ours; for a peer, found
 // from the library that defines the malloc and free this program calls.
 const char *bench_allocator_name(void);
@@ -79,18 +72,6 @@ const char *bench_allocator_name(void);
 int bench_start(void (*body)(void));
 
 /* --- Shared helpers ------------------------------------------------------- */
-
-void bench_fail(const char *format, ...) __attribute__((noreturn, format(printf, 1, 2)));
-
-// splitmix64: a small, fast generator, the same sequence on every side.
-static inline uint64_t bench_next_random(uint64_t *state)
-{
-    *state += 0x9E3779B97F4A7C15ull;
-    uint64_t z = *state;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
 
 // Busy-waiting for the other side of a hand-off: a few pause instructions
 // first (the other side is usually only a moment away), then bench_yield.
@@ -108,12 +89,6 @@ static inline void bench_wait(unsigned *spins)
 #define BENCH_RING_SIZE 256
 #define BENCH_RING_MASK (BENCH_RING_SIZE - 1)
 
-// Splits n operations over `count` workers: worker `index`'s share.
-static inline uint64_t bench_share(uint64_t n, int count, int index)
-{
-    return n / (uint64_t)count + ((uint64_t)index < n % (uint64_t)count ? 1 : 0);
-}
-
 /* --- The workloads -------------------------------------------------------- */
 
 // Each takes N and its case's parameter (a block size, or 0) and returns
@@ -128,10 +103,5 @@ uint64_t bench_malloc_small(uint64_t n, uint64_t size);   // size 0: mixed 8..51
 uint64_t bench_binary_trees_malloc(uint64_t depth, uint64_t unused);
 // producer_consumer.c: blocks allocated on one worker, freed on another.
 uint64_t bench_producer_consumer(uint64_t n, uint64_t unused);
-
-// Binary trees (the benchmarks game's shape): the smallest depth, and the
-// check every tree of a given depth must give -- its node count.
-#define BINARY_TREES_MIN_DEPTH 4
-void binary_trees_check(const char *what, uint64_t depth, uint64_t iterations, uint64_t got);
 
 #endif

@@ -16,10 +16,8 @@
  * Exit status 1 means a wrong result or a bad command line.
  */
 #include "bench.h"
-#include "../peak_rss.h"
-#include <stdarg.h>
+#include "../binary_trees.h"
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 // How a case warms up before its measured run: a tenth of its N, or -- for
@@ -49,28 +47,6 @@ static const struct bench_case {
     { "producer-consumer", bench_producer_consumer, 0, WARM_UP_TENTH },
 };
 
-static const char *program_name;
-
-void bench_fail(const char *format, ...)
-{
-    va_list arguments;
-    va_start(arguments, format);
-    fprintf(stderr, "%s: ", program_name);
-    vfprintf(stderr, format, arguments);
-    fputc('\n', stderr);
-    va_end(arguments);
-    fflush(stdout);
-    _Exit(1);
-}
-
-void binary_trees_check(const char *what, uint64_t depth, uint64_t iterations, uint64_t got)
-{
-    uint64_t want = iterations * ((2ull << depth) - 1);   // a full tree of depth d has 2^(d+1) - 1 nodes
-    if (got != want)
-        bench_fail("binary trees: %s of depth %llu: check %llu, want %llu", what, (unsigned long long)depth,
-                   (unsigned long long)got, (unsigned long long)want);
-}
-
 static const struct bench_case *selected;
 static uint64_t operations;
 
@@ -84,9 +60,7 @@ static void bench_body(void)
     // Go its collector's pacing) in their steady state.
     selected->run(warm_up, selected->parameter);
     uint64_t elapsed = selected->run(operations, selected->parameter);
-    unsigned long long peak = peak_rss_kib();
-    if (peak == 0)
-        bench_fail("cannot read VmHWM from /proc/self/status");
+    unsigned long long peak = bench_peak_rss_kib();
     printf("case=%s procs=%d n=%llu elapsed_ns=%llu peak_rss_kib=%llu allocator=%s\n", selected->name,
            bench_procs(), (unsigned long long)operations, (unsigned long long)elapsed, peak, bench_allocator_name());
     fflush(stdout);
@@ -94,15 +68,12 @@ static void bench_body(void)
 
 int main(int argc, char **argv)
 {
-    program_name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+    bench_set_program_name(argv[0]);
     if (argc != 3) {
         fprintf(stderr, "usage: GOMAXPROCS=P %s CASE N\n", argv[0]);
         return 2;
     }
-    char *end;
-    unsigned long long n = strtoull(argv[2], &end, 10);
-    if (*end != '\0' || n == 0)
-        bench_fail("N must be a positive number, not \"%s\"", argv[2]);
+    unsigned long long n = bench_parse_n(argv[2]);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (strcmp(cases[i].name, argv[1]) != 0)
             continue;

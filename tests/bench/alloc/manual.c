@@ -16,6 +16,7 @@
  * there do with malloc.
  */
 #include "bench.h"
+#include "../binary_trees.h"
 #include <string.h>
 
 #define MIXED_MIN_SIZE 8
@@ -84,10 +85,6 @@ uint64_t bench_malloc_small(uint64_t n, uint64_t size)
 
 /* --- Binary trees with explicit free --------------------------------------- */
 
-struct tree_node {
-    struct tree_node *left, *right;
-};
-
 static struct tree_node *tree_node_new(struct tree_node *left, struct tree_node *right)
 {
     struct tree_node *node = bench_malloc(sizeof *node);
@@ -106,13 +103,6 @@ static struct tree_node *tree_bottom_up(uint64_t depth)
     struct tree_node *left = tree_bottom_up(depth - 1);
     struct tree_node *right = tree_bottom_up(depth - 1);
     return tree_node_new(left, right);
-}
-
-static uint64_t tree_check(const struct tree_node *node)
-{
-    if (node->left == NULL)
-        return 1;
-    return 1 + tree_check(node->left) + tree_check(node->right);
 }
 
 static void tree_free(struct tree_node *node)

@@ -21,7 +21,6 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #define POOL_MAX_THREADS 64
 
@@ -75,15 +74,6 @@ void bench_parallel(int count, bench_worker worker, void *argument)
     pool.count = count;
     pthread_barrier_wait(&pool.start);    // the barriers order these writes before the workers' reads
     pthread_barrier_wait(&pool.finish);
-}
-
-int bench_procs(void)
-{
-    const char *text = getenv("GOMAXPROCS");
-    int procs = text ? atoi(text) : 0;
-    if (procs <= 0)
-        procs = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    return procs > 0 ? procs : 1;
 }
 
 // The library `name`'s definition comes from, as a short allocator name.

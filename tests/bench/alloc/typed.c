@@ -15,6 +15,7 @@
  * left to the collector on both sides.
  */
 #include "bench.h"
+#include "../binary_trees.h"
 #include "gc.h"
 
 // Every word of a small object is a pointer; the first links to the object
@@ -73,10 +74,6 @@ uint64_t bench_typed_small(uint64_t n, uint64_t size)
 
 /* --- Binary trees ------------------------------------------------------------ */
 
-struct tree_node {
-    struct tree_node *left, *right;
-};
-
 static const struct gc_type tree_node_type = {
     .name = "tree_node",
     .size = sizeof(struct tree_node),
@@ -94,13 +91,6 @@ static struct tree_node *tree_bottom_up(uint64_t depth)
     gc_store(&node->left, left);
     gc_store(&node->right, right);
     return node;
-}
-
-static uint64_t tree_check(const struct tree_node *node)
-{
-    if (node->left == NULL)
-        return 1;
-    return 1 + tree_check(node->left) + tree_check(node->right);
 }
 
 uint64_t bench_binary_trees_typed(uint64_t max_depth, uint64_t unused)

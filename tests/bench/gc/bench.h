@@ -22,10 +22,13 @@
  *
  *     GOMAXPROCS=P PROGRAM CASE N
  *     case=CASE procs=P n=N elapsed_ns=T cpu_ns=C peak_rss_kib=K cycles=G
- *       pauses=COUNT pause_max_ns=M pause_p99_ns=Q collector=NAME [...]
+ *       pauses=COUNT pause_window=W pause_max_ns=M pause_p99_ns=Q
+ *       delay_samples=S delay_max_ns=D delay_p99_ns=E collector=NAME
  *
  * (one line; main.c says what each field is). A workload checks its own
- * result and calls bench_fail if it is wrong.
+ * result and calls bench_fail if it is wrong. What every suite shares --
+ * bench_fail, the clock, bench_procs, the random generator -- is in
+ * ../bench_common.h.
  */
 #ifndef HARDWAY_BENCH_GC_H
 #define HARDWAY_BENCH_GC_H
@@ -33,13 +36,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 
 #if defined(BENCH_GC_OURS) + defined(BENCH_GC_BOEHM) + defined(BENCH_GC_GLIBC) != 1
 #error "define exactly one of BENCH_GC_OURS, BENCH_GC_BOEHM, BENCH_GC_GLIBC"
 #endif
 
 #ifdef BENCH_GC_OURS
+#define BENCH_OURS   // ../bench_common.h: the runtime's clock and GOMAXPROCS
 #include "gc.h"
 #include "malloc.h"
 #include "runtime.h"
@@ -51,8 +54,7 @@
 #ifdef BENCH_GC_BOEHM
 #include <gc/gc.h>   // with GC_THREADS (the Makefile defines it): pthread_create registers threads
 #endif
-
-void bench_fail(const char *format, ...) __attribute__((noreturn, format(printf, 1, 2)));
+#include "../bench_common.h"
 
 /* --- Objects: what differs between the three programs -------------------- */
 
@@ -78,8 +80,8 @@ typedef struct {
 static inline void *bench_new_array(const bench_type *type, size_t count)
 {
 #if defined(BENCH_GC_OURS)
-    return count == 1 ? gc_new(type) : type->pointers ? gc_alloc(count * type->size, type)
-                                                      : gc_alloc_noscan(count * type->size);
+    // gc_new and gc_alloc allocate a pointer-free type's objects noscan.
+    return count == 1 ? gc_new(type) : gc_alloc(count * type->size, type);
 #else
     void *object;
 #if defined(BENCH_GC_BOEHM)
@@ -118,16 +120,9 @@ static inline void bench_free(void *object) { (void)object; }
 /* --- Time, threads ----------------------------------------------------------- */
 
 #ifdef BENCH_GC_OURS
-static inline uint64_t bench_now(void) { return nanotime(); }
 static inline void bench_sleep(uint64_t nanoseconds) { gosleep(nanoseconds); }
 static inline void bench_yield(void) { gosched(); }
 #else
-static inline uint64_t bench_now(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-}
 static inline void bench_sleep(uint64_t nanoseconds)
 {
     struct timespec duration = { (time_t)(nanoseconds / 1000000000u), (long)(nanoseconds % 1000000000u) };
@@ -140,9 +135,6 @@ static inline void bench_yield(void) { sched_yield(); }
 // goroutines (ours) or on threads (peers) -- and returns when all have.
 typedef void (*bench_worker)(int index, void *argument);
 void bench_parallel(int count, bench_worker worker, void *argument);
-// GOMAXPROCS: the number of Ps (ours), worker threads and Boehm's marker
-// threads (peers).
-int bench_procs(void);
 // "hardway", "boehm" or "glibc".
 const char *bench_collector_name(void);
 // Extra `key=value` words for the result line ("" if none): Boehm names its
@@ -168,23 +160,7 @@ struct bench_gc_snapshot {
 // ring belongs to the side and stays valid until the next call.
 void bench_gc_read(struct bench_gc_snapshot *snapshot);
 
-/* --- Shared helpers ---------------------------------------------------------- */
-
-// splitmix64: a small, fast generator, the same sequence on every side.
-static inline uint64_t bench_next_random(uint64_t *state)
-{
-    *state += 0x9E3779B97F4A7C15ull;
-    uint64_t z = *state;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-// Splits n operations over `count` workers: worker `index`'s share.
-static inline uint64_t bench_share(uint64_t n, int count, int index)
-{
-    return n / (uint64_t)count + ((uint64_t)index < n % (uint64_t)count ? 1 : 0);
-}
+/* --- Statistics ---------------------------------------------------------------- */
 
 // The nearest-rank 99th percentile of values[0..count) (sorts them); 0 if
 // count is 0.

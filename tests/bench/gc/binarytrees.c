@@ -15,12 +15,7 @@
  * threads Boehm's parallel mark uses.
  */
 #include "bench.h"
-
-#define BINARY_TREES_MIN_DEPTH 4
-
-struct tree_node {
-    struct tree_node *left, *right;
-};
+#include "../binary_trees.h"
 
 static const bench_type tree_node_type = {
     .name = "tree_node",
@@ -46,13 +41,6 @@ static struct tree_node *tree_bottom_up(uint64_t depth)
     return tree_node_new(left, right);
 }
 
-static uint64_t tree_check(const struct tree_node *node)
-{
-    if (node->left == NULL)
-        return 1;
-    return 1 + tree_check(node->left) + tree_check(node->right);
-}
-
 // glibc's side gives the tree back; the collected sides just drop it.
 static void tree_drop(struct tree_node *node)
 {
@@ -74,15 +62,6 @@ static __attribute__((noinline)) uint64_t tree_build_check_drop(uint64_t depth)
     uint64_t check = tree_check(tree);
     tree_drop(tree);
     return check;
-}
-
-// A full tree of depth d has 2^(d+1) - 1 nodes.
-static void binary_trees_check(const char *what, uint64_t depth, uint64_t iterations, uint64_t got)
-{
-    uint64_t want = iterations * ((2ull << depth) - 1);
-    if (got != want)
-        bench_fail("binary trees: %s of depth %llu: check %llu, want %llu", what, (unsigned long long)depth,
-                   (unsigned long long)got, (unsigned long long)want);
 }
 
 void bench_binary_trees(uint64_t max_depth, struct bench_result *result)

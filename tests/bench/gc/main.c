@@ -32,8 +32,6 @@
  * cannot run this case (the line on stderr says why).
  */
 #include "bench.h"
-#include "../peak_rss.h"
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,20 +45,6 @@ static const struct bench_case {
     { "binary-trees", bench_binary_trees, 6, 30 },       // N: the depth
     { "latency", bench_latency, 1, 1u << 20 },            // N: the live heap in MiB
 };
-
-static const char *program_name;
-
-void bench_fail(const char *format, ...)
-{
-    va_list arguments;
-    va_start(arguments, format);
-    fprintf(stderr, "%s: ", program_name);
-    vfprintf(stderr, format, arguments);
-    fputc('\n', stderr);
-    va_end(arguments);
-    fflush(stdout);
-    _Exit(1);
-}
 
 static int compare_u64(const void *a, const void *b)
 {
@@ -149,9 +133,7 @@ static void bench_body(void)
     selected->run(parameter, &result);
     uint64_t cpu = cpu_time_ns() - result.cpu_before_ns;
     struct pause_summary pauses = pauses_since(&result.gc_before);
-    unsigned long long peak = peak_rss_kib();
-    if (peak == 0)
-        bench_fail("cannot read VmHWM from /proc/self/status");
+    unsigned long long peak = bench_peak_rss_kib();
     printf("case=%s procs=%d n=%llu elapsed_ns=%llu cpu_ns=%llu peak_rss_kib=%llu cycles=%llu pauses=%llu "
            "pause_window=%llu pause_max_ns=%llu pause_p99_ns=%llu delay_samples=%llu delay_max_ns=%llu "
            "delay_p99_ns=%llu collector=%s%s\n",
@@ -166,15 +148,12 @@ static void bench_body(void)
 
 int main(int argc, char **argv)
 {
-    program_name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+    bench_set_program_name(argv[0]);
     if (argc != 3) {
         fprintf(stderr, "usage: GOMAXPROCS=P %s binary-trees DEPTH | latency LIVE_MIB\n", argv[0]);
         return 2;
     }
-    char *end;
-    unsigned long long n = strtoull(argv[2], &end, 10);
-    if (*end != '\0' || n == 0)
-        bench_fail("N must be a positive number, not \"%s\"", argv[2]);
+    unsigned long long n = bench_parse_n(argv[2]);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (strcmp(cases[i].name, argv[1]) != 0)
             continue;

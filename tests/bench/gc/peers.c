@@ -21,7 +21,6 @@
 #include "bench.h"
 #include <pthread.h>
 #include <stdio.h>
-#include <unistd.h>
 
 #define MAX_THREADS 256
 
@@ -51,15 +50,6 @@ void bench_parallel(int count, bench_worker worker, void *argument)
     }
     for (int i = 0; i < count; i++)
         pthread_join(ids[i], NULL);
-}
-
-int bench_procs(void)
-{
-    const char *text = getenv("GOMAXPROCS");
-    int procs = text ? atoi(text) : 0;
-    if (procs <= 0)
-        procs = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    return procs > 0 ? procs : 1;
 }
 
 #ifdef BENCH_GC_BOEHM

@@ -10,7 +10,7 @@
  *     GOMAXPROCS=P sched-ours CASE N   ->   case=CASE procs=P n=N elapsed_ns=T peak_rss_kib=K
  *
  * A workload runs N operations, checks its own result, and returns the
- * nanoseconds they took; it calls bench_fail if the result is wrong. It
+ * nanoseconds they took; it calls bench_fail (../bench_common.h) if the result is wrong. It
  * waits for its goroutines the way the Go side does, with a WaitGroup or a
  * channel: parked, never polling with gosched (that would measure the
  * polling). Anything a goroutine reads must outlive that read: arguments on
@@ -20,6 +20,8 @@
 #ifndef HARDWAY_BENCH_SCHED_H
 #define HARDWAY_BENCH_SCHED_H
 
+#define BENCH_OURS   // ../bench_common.h: the runtime's clock and GOMAXPROCS
+#include "../bench_common.h"
 #include "runtime.h"
 #include "sync.h"   // struct waitgroup: how main waits for goroutines, as Go's sync.WaitGroup
 #include <stdint.h>
@@ -32,7 +34,5 @@ uint64_t bench_gosched(uint64_t n);
 uint64_t bench_timers(uint64_t n);
 uint64_t bench_pingpong(uint64_t n);
 uint64_t bench_pipeline(uint64_t n);
-
-void bench_fail(const char *format, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
 #endif

@@ -14,10 +14,7 @@
  * Exit status 1 means a wrong result or a bad command line.
  */
 #include "bench.h"
-#include "../peak_rss.h"
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 static const struct {
@@ -32,18 +29,6 @@ static const struct {
     { "pipeline", bench_pipeline },
 };
 
-void bench_fail(const char *format, ...)
-{
-    va_list arguments;
-    va_start(arguments, format);
-    fputs("sched-ours: ", stderr);
-    vfprintf(stderr, format, arguments);
-    fputc('\n', stderr);
-    va_end(arguments);
-    fflush(stdout);
-    _Exit(1);
-}
-
 static const char *case_name;
 static bench_workload workload;
 static uint64_t operations;
@@ -56,9 +41,7 @@ static void bench_main(void *unused)
     // and the figure is the steady state rather than first-touch page faults.
     workload(operations / 10 ? operations / 10 : 1);
     uint64_t elapsed = workload(operations);
-    unsigned long long peak = peak_rss_kib();
-    if (peak == 0)
-        bench_fail("cannot read VmHWM from /proc/self/status");
+    unsigned long long peak = bench_peak_rss_kib();
     printf("case=%s procs=%d n=%llu elapsed_ns=%llu peak_rss_kib=%llu\n", case_name, runtime_procs(),
            (unsigned long long)operations, (unsigned long long)elapsed, peak);
     fflush(stdout);
@@ -66,14 +49,12 @@ static void bench_main(void *unused)
 
 int main(int argc, char **argv)
 {
+    bench_set_program_name("sched-ours");   // the one program built from these files, whatever argv[0] says
     if (argc != 3) {
         fprintf(stderr, "usage: GOMAXPROCS=P %s CASE N\n", argv[0]);
         return 2;
     }
-    char *end;
-    unsigned long long n = strtoull(argv[2], &end, 10);
-    if (*end != '\0' || n == 0)
-        bench_fail("N must be a positive number, not \"%s\"", argv[2]);
+    unsigned long long n = bench_parse_n(argv[2]);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (strcmp(cases[i].name, argv[1]) != 0)
             continue;
