@@ -310,7 +310,8 @@ void platform_runtime_defaults(struct runtime_config *config)
         runtime_printf("runtime: ignoring GOGC=%s: not a percentage or \"off\"\n", gogc);
     const char *limit = getenv("GOMEMLIMIT");
     if (config->gomemlimit == 0 && limit && *limit && !runtime_parse_memory_limit(limit, &config->gomemlimit))
-        runtime_printf("runtime: ignoring GOMEMLIMIT=%s: not a size (bytes, KiB, MiB, GiB)\n", limit);
+        runtime_printf("runtime: ignoring GOMEMLIMIT=%s: not a size (bytes, or with a KiB, MiB, GiB or TiB suffix)\n",
+                       limit);
     if (!config->gctrace)
         config->gctrace = environment_number("HARDWAY_GCTRACE") != 0;
     if (!config->gccheckmark)
