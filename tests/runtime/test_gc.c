@@ -12,7 +12,8 @@
  *             only a noscan object, a non-pointer word, an unregistered
  *             global or a removed root points to -- are freed.
  *   control   runtime_set_gc_percent, gogc off, gc_stats counts, gctrace,
- *             gcstress.
+ *             gcstress, checkmark's poison and its report of a missed
+ *             object.
  *   barrier   goroutines on 2 and 4 Ps rewire a shared graph (every store
  *             through gc_store) and pass pointers through channels while
  *             cycles run back to back, with checkmark on: a missed object
@@ -36,15 +37,15 @@
  * are cleared). Fatal errors are tested in a further child (child.h). No
  * test asserts on time; sizes are scaled down under ThreadSanitizer.
  *
- * Not tested: that a checkmark failure is reported. Provoking one means
- * breaking the rules (a pointer stored without gc_store during a mark),
- * and whether that loses an object depends on where the mark happens to
- * be -- a test of it could only be flaky.
+ * One test breaks the rules on purpose: it stores a pointer during a mark
+ * without gc_store, so that an object is missed, and expects checkmark to
+ * report it (test_checkmark_reports_an_object_the_mark_missed).
  */
 #include "chan.h"
 #include "child.h"
 #include "gc.h"
 #include "malloc.h"
+#include "mgc.h"   // gc_marking
 #include "runtime.h"
 #include "sync.h"
 #include <check.h>
@@ -330,6 +331,13 @@ static __attribute__((noinline)) size_t verify_tree(const struct node *node, int
     return 1 + verify_tree(node->next, depth - 1, 2 * id) + verify_tree(node->other, depth - 1, 2 * id + 1);
 }
 
+static uint64_t current_cycles(void)
+{
+    struct gc_stats stats;
+    runtime_read_gc_stats(&stats);
+    return stats.cycles;
+}
+
 /* --- Reachability ------------------------------------------------------------------- */
 
 static void unreachable_list(void *unused)
@@ -418,9 +426,21 @@ START_TEST(test_reachable_structures_survive)
 }
 END_TEST
 
+// The same on 2 Ps with the pacer starting cycles of its own between the
+// forced ones: GOGC=10 puts the goal just above the live heap, so the churn
+// crosses the trigger again and again.
+static void reachable_structures_paced(void *unused)
+{
+    reachable_structures(unused);
+    struct gc_stats stats;
+    runtime_read_gc_stats(&stats);
+    expect_uint(stats.cycles, >, stats.forced_cycles);   // the pacer did start some
+}
+
 START_TEST(test_reachable_structures_survive_procs_2_pacer_on)
 {
-    ck_assert_int_eq(run_config(reachable_structures, NULL, (struct runtime_config){ .procs = 2 }), 0);
+    ck_assert_int_eq(
+        run_config(reachable_structures_paced, NULL, (struct runtime_config){ .procs = 2, .gogc = 10 }), 0);
 }
 END_TEST
 
@@ -927,14 +947,27 @@ START_TEST(test_only_pointer_words_keep_objects_alive)
 END_TEST
 
 // An object passed as go()'s argument survives until the goroutine runs,
-// though nothing else refers to it.
-enum { PARCELS = 2000 / SCALE };
+// though nothing else refers to it. Each batch of 100 goroutines waits at a
+// gate that opens only once its batch's collection has swept the heap: a
+// parcel the mark missed is freed by then, and its goroutine finds it so.
+// (Without the gate, a goroutine could look at its parcel during the
+// cycle, before the sweep, and see it whole.)
+enum { PARCELS = 2000 / SCALE, PARCEL_BATCH = 100, PARCEL_BATCHES = PARCELS / PARCEL_BATCH };
 static struct waitgroup parcels_done;
 static long parcels_verified;
+static struct chan *parcel_gates[PARCEL_BATCHES];   // closed after each batch's collect()
+_Static_assert(PARCELS % PARCEL_BATCH == 0, "whole batches: every parcel has a gate");
 
 static void open_parcel(void *argument)
 {
     struct node *parcel = argument;
+    // The id is read before the gate, while the parcel is surely whole if
+    // the goroutine runs early; one that starts only after the collection
+    // may read a freed parcel's words, hence the bound.
+    uint64_t batch = parcel->id / PARCEL_BATCH;
+    expect_msg(batch < PARCEL_BATCHES, "parcel %p: id %llu, freed before its goroutine ran?", (void *)parcel,
+               (unsigned long long)parcel->id);
+    expect(!chan_receive_ok(parcel_gates[batch], NULL));   // closed: no value ever sent
     node_verify(parcel);
     node_verify_id(parcel->next, parcel->id + 1000000);
     __atomic_add_fetch(&parcels_verified, 1, __ATOMIC_RELAXED);
@@ -951,16 +984,21 @@ static __attribute__((noinline)) void send_parcel(uint64_t id)
 static void go_arguments(void *unused)
 {
     (void)unused;
+    for (size_t b = 0; b < PARCEL_BATCHES; b++)
+        parcel_gates[b] = chan_make(0, 0);
     waitgroup_add(&parcels_done, PARCELS);
     for (uint64_t i = 0; i < PARCELS; i++) {
         send_parcel(i);
-        if (i % 100 == 99) {
+        if (i % PARCEL_BATCH == PARCEL_BATCH - 1) {
             churn(2000);
             collect();
+            chan_close(parcel_gates[i / PARCEL_BATCH]);
         }
     }
     waitgroup_wait(&parcels_done);
     expect_int(parcels_verified, ==, PARCELS);
+    for (size_t b = 0; b < PARCEL_BATCHES; b++)
+        chan_free(parcel_gates[b]);
 }
 
 START_TEST(test_go_argument_survives_until_the_goroutine_runs)
@@ -1086,8 +1124,25 @@ static void cycles_counted(void *unused)
     expect_uint(after.forced_cycles - before.forced_cycles, ==, 5);
     // Two stop-the-world pauses a cycle, and one more each time mark
     // termination finds work and restarts the mark (gc.h).
-    expect_uint(after.pause_count - before.pause_count, >=, 10);
-    expect_uint(after.pause_total_ns, >=, before.pause_total_ns);
+    uint64_t pauses = after.pause_count - before.pause_count;
+    expect_uint(pauses, >=, 10);
+    // Each pause is recorded at once in the history, the total and the
+    // maximum (mgc.c's record_pause, under one lock): the window's entries
+    // add up to exactly what the total grew by, and the maximum is the
+    // larger of the old one and the window's largest -- which holds only
+    // if those entries are the pauses really recorded. One, at least, took
+    // some time.
+    expect_uint(pauses, <=, GC_PAUSE_HISTORY);
+    uint64_t sum = 0, largest = 0;
+    for (uint64_t i = before.pause_count; i < after.pause_count; i++) {
+        uint64_t pause = after.pauses_ns[i % GC_PAUSE_HISTORY];
+        sum += pause;
+        if (pause > largest)
+            largest = pause;
+    }
+    expect_uint(sum, ==, after.pause_total_ns - before.pause_total_ns);
+    expect_uint(after.pause_max_ns, ==, largest > before.pause_max_ns ? largest : before.pause_max_ns);
+    expect_uint(largest, >, 0);
     expect_uint(after.pause_total_ns, >=, after.pause_max_ns);
     expect_uint(after.objects_freed - before.objects_freed, >=, 5 * 1000);
     expect_uint(after.heap_marked, >=, 1000 * sizeof(struct node));
@@ -1243,6 +1298,123 @@ START_TEST(test_checkmark_poisons_freed_objects)
 }
 END_TEST
 
+// Checkmark catches a missed object. This test BREAKS THE WRITE BARRIER'S
+// RULE ON PURPOSE: it stores a pointer into a heap object during a mark
+// without gc_store, which a correct program never does, to show that
+// checkmark verification reports the object the mark then leaves white
+// (and that the verification runs at all: without it, every other test
+// here still passes).
+//
+// The recipe: W is allocated while no mark runs, and afterwards kept only
+// hidden (XORed), so the next mark sees no pointer to it. A goroutine runs
+// cycles back to back. Once the next cycle marks, B is allocated -- black,
+// never to be scanned -- and W stored into B's next field with a raw
+// store: no barrier shades W. At mark termination W is white, yet checkmark
+// reaches it from B, which it finds on this stack (marked, so followed):
+// "... but the mark left it white", fatal.
+//
+// A stale stack word holding W's address may let the concurrent mark find
+// W after all (the scan is conservative), and then nothing is missed; and
+// the mark may end before B is allocated or stored. So the program tries up
+// to 200 times. A stale word cannot spoil the check itself: checkmark skips
+// white objects found straight from stack words.
+//
+// The cycles come from another goroutine's runtime_gc, not from this one's
+// allocations (gcstress): a goroutine that starts a cycle yields to be
+// scanned, and on 4 Ps its P runs the dedicated mark worker first, so it
+// would seldom run again before the mark is over.
+enum { CHECKMARK_ATTEMPTS = 200, CHECKMARK_LIVE = 50000 };
+
+static volatile int checkmark_stop;
+static struct waitgroup checkmark_cycler_done;
+
+static void checkmark_cycler(void *unused)
+{
+    (void)unused;
+    while (!__atomic_load_n(&checkmark_stop, __ATOMIC_ACQUIRE)) {
+        runtime_gc();
+        gosched();
+    }
+    waitgroup_done(&checkmark_cycler_done);
+}
+
+// W: allocated while no mark runs (one allocated during a mark is black);
+// *cycles, how many cycles had completed then.
+static __attribute__((noinline)) uintptr_t white_node(uint64_t id, uint64_t *cycles)
+{
+    for (;;) {
+        uint64_t before = current_cycles();
+        bool marking_before = gc_marking();
+        struct node *node = node_new(id);
+        if (!marking_before && !gc_marking() && current_cycles() == before) {
+            *cycles = before;   // no mark ran while it was allocated
+            return hide(node);
+        }
+    }
+}
+
+// B: allocated during the mark of the cycle after `cycles`, so black; NULL
+// if that mark ended before one was (W is freed by then).
+static __attribute__((noinline)) struct node *black_node(uint64_t id, uint64_t cycles)
+{
+    while (!gc_marking() && current_cycles() == cycles)
+        gosched();
+    struct node *node = node_new(id);
+    return gc_marking() && current_cycles() == cycles ? node : NULL;
+}
+
+// The broken store: deliberately NOT gc_store.
+static __attribute__((noinline)) void store_without_barrier(struct node *black, uintptr_t hidden)
+{
+    black->next = unhide(hidden);
+    __asm__ volatile("" : : "r"(black) : "memory");
+}
+
+static void miss_an_object(void *unused)
+{
+    (void)unused;
+    // Live nodes in a list, so that a mark takes a little while (a list is
+    // marked one node after another, however many workers there are).
+    struct node *volatile live = unhide(build_list(CHECKMARK_LIVE, 1ull << 40, NULL));
+    waitgroup_add(&checkmark_cycler_done, 1);
+    go(checkmark_cycler, NULL);
+    for (uint64_t attempt = 0; attempt < CHECKMARK_ATTEMPTS; attempt++) {
+        uint64_t cycles;
+        uintptr_t white = white_node(2 * attempt, &cycles);
+        scrub_stack();   // no copy of W's address below this frame
+        // W lives until the sweep of the next cycle: B must come from its mark.
+        struct node *volatile black = black_node(2 * attempt + 1, cycles);
+        if (black == NULL)
+            continue;
+        store_without_barrier(black, white);
+        while (gc_marking())
+            gosleep(100000);   // let the mark finish; its termination runs checkmark
+        // Not caught: W was marked through a stale word, or the mark ended
+        // before the store. (W may be freed then: not to be looked at.)
+    }
+    __atomic_store_n(&checkmark_stop, 1, __ATOMIC_RELEASE);
+    waitgroup_wait(&checkmark_cycler_done);
+    verify_list(live, CHECKMARK_LIVE, 1ull << 40);
+}
+
+static int miss_an_object_program(void *ps)
+{
+    struct runtime_config config = { .procs = (int)(intptr_t)ps, .gogc = -1, .gccheckmark = true };
+    return run_config(miss_an_object, NULL, config);
+}
+
+START_TEST(test_checkmark_reports_an_object_the_mark_missed)
+{
+    static const int ps[] = { 1, 2, 4 };
+    struct child_result result = run_in_child(miss_an_object_program, (void *)(intptr_t)ps[_i]);
+    ck_assert_msg(strstr(result.output, "but the mark left it white"),
+                  "%d P: no checkmark failure in %d attempts; exit status %d (signal %d); output:\n%s", ps[_i],
+                  CHECKMARK_ATTEMPTS, result.exit_status, result.signal_number, result.output);
+    ck_assert_msg(result.exit_status == 2, "exit status %d (signal %d); output:\n%s", result.exit_status,
+                  result.signal_number, result.output);
+}
+END_TEST
+
 /* --- The write barrier: concurrent mutation ------------------------------------------------- */
 
 // A shared graph: a table of nodes (itself a heap object, held by a
@@ -1287,13 +1459,6 @@ static struct node *fresh_node(void)
     __asm__ volatile("" : : : "memory");   // initialised before it is published
     published(node);
     return node;
-}
-
-static uint64_t current_cycles(void)
-{
-    struct gc_stats stats;
-    runtime_read_gc_stats(&stats);
-    return stats.cycles;
 }
 
 // Whether a worker that has done `done` operations, of at least `minimum`,
@@ -1539,14 +1704,12 @@ static size_t steady_size(size_t slot)
 
 struct churn_ring {
     uint8_t **ring;
-    size_t count;
     size_t live;   // bytes in the ring's buffers, by their size classes
 };
 
 static void ring_fill(struct churn_ring *ring, size_t count, size_t (*size_of)(size_t))
 {
     ring->ring = gc_alloc(count * sizeof(uint8_t *), &pointer_type);
-    ring->count = count;
     ring->live = 0;
     for (size_t slot = 0; slot < count; slot++) {
         uint8_t *buffer = gc_alloc_noscan(size_of(slot));
@@ -1555,6 +1718,37 @@ static void ring_fill(struct churn_ring *ring, size_t count, size_t (*size_of)(s
         ring->live += size;
         gc_store(&ring->ring[slot], buffer);
     }
+}
+
+// Replaces the entries of a STEADY_RING ring (filled with steady_size), one
+// after another in a scattered order, with new buffers of the same size,
+// until `total` bytes have been allocated: the live size never moves.
+// Returns the highest heap_alloc seen after any allocation; and, if
+// peak_live is not NULL, the highest gc_stats.heap_live seen every 16.
+static uint64_t replace_steadily(struct churn_ring *ring, size_t total, uint64_t *peak_live)
+{
+    uint64_t peak_alloc = 0;
+    if (peak_live)
+        *peak_live = 0;
+    for (size_t n = 0, allocated = 0; allocated < total; n++) {
+        size_t slot = (n * 101) % STEADY_RING;
+        size_t size = steady_size(slot);
+        uint8_t *buffer = gc_alloc_noscan(size);
+        buffer[0] = buffer[size - 1] = (uint8_t)n;
+        gc_store(&ring->ring[slot], buffer);
+        allocated += size;
+        struct memstats memstats;
+        runtime_read_memstats(&memstats);
+        if (memstats.heap_alloc > peak_alloc)
+            peak_alloc = memstats.heap_alloc;
+        if (peak_live && n % 16 == 0) {
+            struct gc_stats stats;
+            runtime_read_gc_stats(&stats);
+            if (stats.heap_live > *peak_live)
+                *peak_live = stats.heap_live;
+        }
+    }
+    return peak_alloc;
 }
 
 static void steady_state(void *unused)
@@ -1570,24 +1764,9 @@ static void steady_state(void *unused)
     uint64_t reference = memstats.heap_alloc;   // all live: the ring and what the runtime holds
     uint64_t start_cycles = stats.cycles;
     expect_uint(reference, >=, ring.live);
-    uint64_t peak_alloc = 0, peak_live = 0;
-    size_t total = 384 * MIB / SCALE, allocated = 0;
-    for (size_t n = 0; allocated < total; n++) {
-        size_t slot = (n * 101) % STEADY_RING;
-        size_t size = steady_size(slot);
-        uint8_t *buffer = gc_alloc_noscan(size);
-        buffer[0] = buffer[size - 1] = (uint8_t)n;
-        gc_store(&ring.ring[slot], buffer);
-        allocated += size;
-        runtime_read_memstats(&memstats);
-        if (memstats.heap_alloc > peak_alloc)
-            peak_alloc = memstats.heap_alloc;
-        if (n % 16 == 0) {
-            runtime_read_gc_stats(&stats);
-            if (stats.heap_live > peak_live)
-                peak_live = stats.heap_live;
-        }
-    }
+    uint64_t peak_live;
+    size_t total = 384 * MIB / SCALE;
+    uint64_t peak_alloc = replace_steadily(&ring, total, &peak_live);
     runtime_read_gc_stats(&stats);
     expect_msg(peak_alloc <= reference * 5 / 2,
                "heap_alloc peaked at %llu bytes; the live heap is %llu, GOGC=100's goal twice that",
@@ -1730,19 +1909,7 @@ static void memory_limit(void *unused)
     (void)unused;
     struct churn_ring ring;
     ring_fill(&ring, STEADY_RING, steady_size);   // ~8.5 MiB live
-    uint64_t peak = 0;
-    size_t total = 384 * MIB / SCALE, allocated = 0;
-    for (size_t n = 0; allocated < total; n++) {
-        size_t slot = (n * 101) % STEADY_RING;
-        uint8_t *buffer = gc_alloc_noscan(steady_size(slot));
-        buffer[0] = 1;
-        gc_store(&ring.ring[slot], buffer);
-        allocated += steady_size(slot);
-        struct memstats memstats;
-        runtime_read_memstats(&memstats);
-        if (memstats.heap_alloc > peak)
-            peak = memstats.heap_alloc;
-    }
+    uint64_t peak = replace_steadily(&ring, 384 * MIB / SCALE, NULL);
     struct gc_stats stats;
     runtime_read_gc_stats(&stats);
     expect_uint(stats.cycles, >, 0);
@@ -1874,6 +2041,7 @@ int main(void)
     tcase_add_test(control, test_gctrace_prints_a_line_per_cycle);
     tcase_add_test(control, test_gcstress_collects_every_thousand_allocations);
     tcase_add_test(control, test_checkmark_poisons_freed_objects);
+    tcase_add_loop_test(control, test_checkmark_reports_an_object_the_mark_missed, 0, 3);
     suite_add_tcase(suite, control);
 
     TCase *barrier = tcase_create("barrier");

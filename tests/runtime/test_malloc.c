@@ -236,9 +236,14 @@ static void heap_bits_of_every_shape(void *unused)
     for (size_t i = 0; i < sizeof big_bitmap / sizeof big_bitmap[0]; i++)
         big_bitmap[i] = irregular_mask(64, (unsigned)i) ^ (i % 2 ? 0xff00ull : 0);
     // Every class: objects of a type that fills the slot, over more than one
-    // span so that fresh spans get their whole bitmap at once, then objects
-    // of a smaller type in the same span (which becomes mixed), then the
-    // first ones again, untouched.
+    // span so that fresh spans get their whole bitmap at once -- 2n + 1 of
+    // them for n objects a span: whatever the first span had left, at least
+    // one whole span is filled from its start and another begun -- then an
+    // object of a smaller type in the same span (which becomes mixed), then
+    // the first ones again, untouched. The smaller type is one word more
+    // than the class below, the smallest size of this class; for class 2
+    // (16 bytes, above class 1's 8) that is the same 16 bytes as the full
+    // type, so there the mix is of two 16-byte types with different masks.
     for (uint32_t size_class = 2; size_class < SIZE_CLASS_COUNT; size_class++) {
         size_t elemsize = size_class_bytes[size_class];
         size_t words = elemsize / sizeof(void *);
@@ -253,11 +258,11 @@ static void heap_bits_of_every_shape(void *unused)
             smaller.pointers = irregular_mask(smaller_words, size_class + 1);
         else
             smaller.pointer_bitmap = big_bitmap;
-        enum { MAX_OBJECTS = 80 };
-        void *objects[MAX_OBJECTS];
+        if (smaller_words == words)
+            ck_assert_uint_ne(smaller.pointers, full.pointers);
         size_t count = 2 * size_class_objects[size_class] + 1;
-        if (count > MAX_OBJECTS - 2)
-            count = MAX_OBJECTS - 2;
+        void **objects = malloc((count + 2) * sizeof *objects);   // the C library's: never scanned, never swept
+        ck_assert_ptr_nonnull(objects);
         for (size_t i = 0; i < count; i++) {
             objects[i] = gc_new(&full);
             check_heap_bits(objects[i], elemsize, &full, 1);
@@ -268,6 +273,7 @@ static void heap_bits_of_every_shape(void *unused)
         for (size_t i = 0; i < count; i++)
             check_heap_bits(objects[i], elemsize, &full, 1);
         check_heap_bits(objects[count + 1], elemsize, &full, 1);
+        free(objects);
     }
     // Arrays of a three-word type and of a hundred-word one, of every length
     // up to past 32 KiB: each element's bits, then none in the slot's tail.
@@ -699,7 +705,9 @@ END_TEST
 
 /* --- Sweeping ------------------------------------------------------------------------ */
 
-// What the collector (issue 5) will do when it finds an object reachable.
+// Sets an object's mark bit by hand, as the collector's mark does for an
+// object it finds reachable (gc_mark_bit_set; gc_mark_new_object in
+// runtime/mgc.h for one allocated during a mark).
 static void mark(const void *object)
 {
     struct mspan *span = heap_span_of((uintptr_t)object);
@@ -708,9 +716,9 @@ static void mark(const void *object)
     __atomic_fetch_or(&span->gcmark_bits[index / 64], (uint64_t)1 << (index % 64), __ATOMIC_RELAXED);
 }
 
-// A collection's end as the collector will make it: every mcache gives its
-// spans back (one P here, so this is the whole world) and a new sweep
-// generation starts.
+// A collection's end as mark termination makes it (gc_mark_done in
+// runtime/mgc.c): every mcache gives its spans back (one P here, so this is
+// the whole world) and a new sweep generation starts.
 static void end_of_collection(void)
 {
     mcache_release_all(mcache_current());
