@@ -243,6 +243,24 @@ static void out_of_memory(size_t size)
     runtime_throwf("out of memory allocating %zu bytes", size);
 }
 
+// Zeroes an object of 8 to 64 bytes, a multiple of 8, with two fixed-size
+// stores that overlap in the middle (as C libraries' memset does for short
+// lengths): a call to memset, or the rep stosq a compiler makes of a loop
+// of word stores, costs more than the object.
+static inline void zero_small_object(char *object, size_t size)
+{
+    if (size <= 16) {
+        memset(object, 0, 8);
+        memset(object + size - 8, 0, 8);
+    } else if (size <= 32) {
+        memset(object, 0, 16);
+        memset(object + size - 16, 0, 16);
+    } else {
+        memset(object, 0, 32);
+        memset(object + size - 32, 0, 32);
+    }
+}
+
 // What every small object gets once it has a slot in `span`: zeroed if the
 // slot may hold old data, its pointer bits if it has pointers, a count.
 static inline __attribute__((always_inline)) void *small_object_ready(struct mcache *mcache, struct mspan *span,
@@ -250,15 +268,11 @@ static inline __attribute__((always_inline)) void *small_object_ready(struct mca
                                                                       const struct gc_type *type, uint32_t size_class)
 {
     if (span->needzero) {
-        // Small objects by hand: a call to memset costs more than the stores.
         size_t elemsize = span->elemsize;
-        if (elemsize <= 64) {
-            uint64_t *word = (uint64_t *)object;
-            for (size_t i = 0; i < elemsize / sizeof(uint64_t); i++)
-                word[i] = 0;
-        } else {
+        if (elemsize <= 64)
+            zero_small_object((char *)object, elemsize);
+        else
             memset((void *)object, 0, elemsize);
-        }
     }
     if (type)
         heap_bits_for_object(span, object, size, type);
