@@ -84,8 +84,10 @@ static void set_trigger(void)
     uint64_t marked = gc_pacer.heap_marked;
     uint64_t goal = gc_pacer.heap_goal;
     uint64_t trigger = marked + scale(marked, (uint64_t)gc_pacer.trigger_ratio, GC_ONE);
-    // At least a little room to allocate, at most most of the way to the goal.
-    uint64_t lowest = marked + (goal - marked) / 2;
+    // At least 60% of the way to the goal (Go 1.17's minTriggerRatio: a
+    // trigger too early keeps a fast allocator's GC always on, allocating
+    // black), at most 95% (some room must be left for assists to pace by).
+    uint64_t lowest = marked + (goal - marked) * 6 / 10;
     uint64_t highest = goal - (goal - marked) / 20;
     if (marked == 0 || trigger < lowest)
         trigger = lowest;
@@ -168,10 +170,11 @@ void gc_pacer_start_cycle(uint64_t now)
     gc_pacer.dedicated_workers = dedicated;
     __atomic_store_n(&gc_pacer.dedicated_needed, dedicated, __ATOMIC_RELEASE);
     gc_pacer.fractional_goal = (uint32_t)fractional;
-    // Scan work expected: what the last mark did, grown with the heap.
+    // Scan work expected: what the last mark did. (Not grown with the heap
+    // since: the heap between trigger and goal is mostly garbage, and a
+    // mark expected to be larger than it is makes assists overpay, ending
+    // it early -- more cycles for the same program.)
     int64_t expected = gc_pacer.last_scan_work;
-    if (gc_pacer.heap_marked && gc_pacer.heap_live_at_start > gc_pacer.heap_marked)
-        expected = (int64_t)scale((uint64_t)expected, gc_pacer.heap_live_at_start, gc_pacer.heap_marked);
     if (expected < (int64_t)(gc_pacer.heap_live_at_start / 2))
         expected = (int64_t)(gc_pacer.heap_live_at_start / 2);
     gc_pacer.scan_work_expected = expected;
