@@ -75,7 +75,7 @@ static int schedtrace_ms;
 static struct m *new_m(void);
 static void start_m(struct p *pp, bool spinning);
 static void schedule(void) __attribute__((noreturn));
-static void preempt_one(struct p *pp);
+static void preempt_one(struct p *pp, bool interrupt);
 static bool stack_for_new_g(struct p *pp, struct stack *stack);
 
 /* --- Small helpers ------------------------------------------------------- */
@@ -637,6 +637,30 @@ static void stop_m_for_the_world(struct m *m)
     park_idle_m_locked(m, true);
 }
 
+#define STOP_POLITE_NS (10 * 1000)   // how long a request alone may take
+#define STOP_SPIN_NS (50 * 1000)     // spinning after an interrupt
+#define STOP_SLEEP_NS (100 * 1000)   // then sleeping, before the next
+
+static void preempt_running_ps(struct p *own, bool interrupt)
+{
+    for (int32_t i = 0; i < procs; i++)
+        if (all_ps[i] != own && load32(&all_ps[i]->status) == P_RUNNING)
+            preempt_one(all_ps[i], interrupt);
+}
+
+// Spins until every other P has stopped or `ns` have passed. True if stopped.
+static bool wait_for_stopped_ps(uint64_t ns)
+{
+    uint64_t until = platform_nanotime() + ns;
+    for (;;) {
+        if (load_i32(&sched.stopwait) == 0)
+            return true;
+        if (platform_nanotime() >= until)
+            return false;
+        __asm__ volatile("pause");
+    }
+}
+
 void stop_the_world(void)
 {
     struct m *m = getm();
@@ -661,15 +685,26 @@ void stop_the_world(void)
     }
     bool done = load_i32(&sched.stopwait) == 0;
     runtime_lock_release(&sched.lock);
-    // Ask the running Gs to stop, and ask again now and then: a G may be
+    // Ask the running Gs to stop. The request alone first: a G that
+    // allocates or uses a channel meets it at its next safe point, within
+    // microseconds, while an interrupt (a signal hosted, an IPI in the
+    // kernel) takes tens of them to arrive. Then the interrupt too, for a
+    // G in a loop with no safe point, and again now and then: a G may be
     // where it cannot stop at once (in the C library, holding a lock) and
-    // miss the first request's interrupt.
+    // miss one. Between requests the stopper spins a while before it
+    // sleeps: a sleeping thread is slow to wake, and every microsecond
+    // here is a microsecond of pause.
+    if (!done) {
+        preempt_running_ps(own, false);
+        done = wait_for_stopped_ps(STOP_POLITE_NS);
+    }
     while (!done) {
-        for (int32_t i = 0; i < procs; i++)
-            if (all_ps[i] != own && load32(&all_ps[i]->status) == P_RUNNING)
-                preempt_one(all_ps[i]);
-        platform_wait(&sched.stopnote, 0, platform_nanotime() + 100 * 1000);
-        done = load_i32(&sched.stopwait) == 0;
+        preempt_running_ps(own, true);
+        done = wait_for_stopped_ps(STOP_SPIN_NS);
+        if (!done) {
+            platform_wait(&sched.stopnote, 0, platform_nanotime() + STOP_SLEEP_NS);
+            done = load_i32(&sched.stopwait) == 0;
+        }
     }
 }
 
@@ -1346,7 +1381,9 @@ void exitsyscall(void)
 
 /* --- sysmon -------------------------------------------------------------- */
 
-static void preempt_one(struct p *pp)
+// Asks the G running on pp to stop at its next safe point; with
+// `interrupt`, interrupts its M too, to stop it wherever it is.
+static void preempt_one(struct p *pp, bool interrupt)
 {
     struct m *m = __atomic_load_n(&pp->m, __ATOMIC_ACQUIRE);
     if (m == NULL)
@@ -1355,7 +1392,8 @@ static void preempt_one(struct p *pp)
     if (gp == NULL)
         return;
     store_relaxed(&gp->preempt, true);
-    platform_preempt(m);
+    if (interrupt)
+        platform_preempt(m);
 }
 
 // Preempts long-running Gs and takes Ps from long system calls.
@@ -1376,7 +1414,7 @@ static int retake(uint64_t now)
         }
         if (status == P_RUNNING) {
             if (now - pp->sysmon_when >= RUNTIME_TIME_SLICE_NS)
-                preempt_one(pp);
+                preempt_one(pp, true);
             continue;
         }
         // In a system call for at least one sysmon period: hand the P on if
