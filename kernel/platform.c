@@ -62,6 +62,7 @@
 
 const bool platform_has_sysmon_thread = false;
 const bool platform_caller_becomes_m = true;
+const bool platform_roots_written_plainly = true;
 
 // Goroutine stacks and the runtime's records live here, far above the
 // identity map of physical memory.

@@ -17,6 +17,14 @@
  *                            barrier, needed while the writer's stack is grey)
  *         *slot = value
  *
+ * Here no running stack is grey (below), so the insertion half has one
+ * job left: pointers read from memory that the mark scans once but that is
+ * written without the barrier -- the kernel's data and bss, into which C
+ * code stores plainly. A pointer read from there, then overwritten there
+ * before the root was scanned, would be seen nowhere unless shaded when
+ * stored into the heap. Hosted, roots are written through gc_store, so the
+ * barrier shades only the old value (platform_roots_written_plainly).
+ *
  * Why stack writes need no barrier: a goroutine's stack is scanned before
  * it runs in the mark (mgcmark.c), so every running stack is black, and
  * the deletion half guarantees that anything such a stack can pick up from
@@ -85,7 +93,7 @@ void gc_barrier_take_pending(struct gc_work *work)
 void gc_write_barrier(void **slot, void *value)
 {
     uintptr_t old = (uintptr_t)__atomic_load_n(slot, __ATOMIC_RELAXED);
-    uintptr_t new = (uintptr_t)value;
+    uintptr_t new = platform_roots_written_plainly ? (uintptr_t)value : 0;
     bool old_in_heap = old && heap_arena_of(old);
     bool new_in_heap = new && heap_arena_of(new);
     if (!old_in_heap && !new_in_heap)

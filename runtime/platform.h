@@ -99,6 +99,11 @@ void platform_runtime_defaults(struct runtime_config *config);
 // in the kernel, the image's data and bss; hosted, none (a program
 // registers the globals that hold collected pointers).
 void platform_register_gc_roots(void);
+// Whether those roots are written without gc_store: true in the kernel,
+// whose C code stores into its globals plainly, which is why the write
+// barrier keeps its insertion half there (mbarrier.c); false hosted, where
+// a program writes its registered roots through gc_store.
+extern const bool platform_roots_written_plainly;
 // Whether the user asked for the allocator's debug checks (hosted: the
 // environment's HARDWAY_MALLOCDEBUG=1; kernel: mallocdebug=1). Asked at the
 // first allocation, which may come before the scheduler starts.

@@ -55,6 +55,7 @@ extern char __stop_runtime_text[] __attribute__((weak));
 
 const bool platform_has_sysmon_thread = true;
 const bool platform_caller_becomes_m = false;
+const bool platform_roots_written_plainly = false;
 
 __thread struct m *platform_linux_current_m;   // see platform_linux_inline.h
 static bool guard_install_works = true;
