@@ -162,6 +162,20 @@ static void worker_pool_start(void)
     for (int32_t i = 0; i < procs; i++)
         go(gc_mark_worker, all_ps[i]);
     gc_sweeper_start();
+    // Until every worker has parked, as Go's gcBgMarkStartWorkers waits:
+    // running them may have woken a P or started a thread, and the stop
+    // that comes next would wait for that thread to arrive -- which made
+    // the first cycle's pause the longest of a program.
+    for (int32_t i = 0; i < procs; i++) {
+        struct p_gc *pg = all_ps[i]->gc;
+        for (;;) {
+            struct g *worker = __atomic_load_n(&pg->worker, __ATOMIC_ACQUIRE);
+            if (worker && __atomic_load_n(&worker->status, __ATOMIC_ACQUIRE) == G_WAITING)
+                break;
+            gosched();
+        }
+    }
+    gc_sweeper_wait_parked();
 }
 
 struct g *gc_find_mark_worker(struct p *pp, bool idle)
@@ -209,6 +223,7 @@ static void gc_start_cycle(enum gc_trigger_kind kind)
     // The last cycle's spans must all be swept before this one marks:
     // most are, by the background sweeper; the rest now, concurrently.
     mheap_sweep_all();
+    gc_mark_roots_reserve();
 
     uint64_t start = platform_nanotime();
     stop_the_world();

@@ -153,6 +153,9 @@ void gc_wake_all_assists(void);
 
 // The roots of a cycle, set up with the world stopped.
 void gc_mark_roots_prepare(void);
+// Makes room for the root list before the world stops, so that
+// gc_mark_roots_prepare seldom allocates while it is stopped.
+void gc_mark_roots_reserve(void);
 bool gc_mark_roots_done(void);
 // With the world stopped: every G's stack not yet scanned, scanned (a G
 // that was running when the cycle started and has not run since, say).
@@ -316,6 +319,8 @@ void gc_checkmark_verify(void);
 /* --- The background sweeper (mgcsweep.c) --------------------------------------- */
 
 void gc_sweeper_start(void);
+// Returns once the sweeper has run and parked (gosched meanwhile).
+void gc_sweeper_wait_parked(void);
 void gc_sweeper_wake(void);
 
 #endif

@@ -356,20 +356,37 @@ static uint32_t root_jobs;         // this cycle's job count
 static uint32_t root_next;         // next job to hand out (atomic)
 static uint32_t roots_finished;    // jobs done (atomic)
 
-void gc_mark_roots_prepare(void)
+// Room in root_gs for `count` goroutines, and half as many again.
+static void root_gs_reserve(uint32_t count)
+{
+    if (count <= root_gs_capacity)
+        return;
+    uint32_t capacity = count + count / 2 + 64;
+    struct g **grown = runtime_malloc(capacity * sizeof *grown);
+    if (grown == NULL)
+        runtime_throw("out of memory for the collector's root list");
+    runtime_free(root_gs);
+    root_gs = grown;
+    root_gs_capacity = capacity;
+}
+
+static uint32_t all_gs_count(void)
 {
     uint32_t count = 0;
     for (struct g *gp = all_gs_snapshot(); gp; gp = gp->all_link)
         count++;
-    if (count > root_gs_capacity) {
-        uint32_t capacity = count + count / 2 + 64;
-        struct g **grown = runtime_malloc(capacity * sizeof *grown);
-        if (grown == NULL)
-            runtime_throw("out of memory for the collector's root list");
-        runtime_free(root_gs);
-        root_gs = grown;
-        root_gs_capacity = capacity;
-    }
+    return count;
+}
+
+void gc_mark_roots_reserve(void)
+{
+    root_gs_reserve(all_gs_count());
+}
+
+void gc_mark_roots_prepare(void)
+{
+    uint32_t count = all_gs_count();
+    root_gs_reserve(count);
     uint32_t i = 0;
     for (struct g *gp = all_gs_snapshot(); gp && i < count; gp = gp->all_link)
         root_gs[i++] = gp;

@@ -637,7 +637,7 @@ static void stop_m_for_the_world(struct m *m)
     park_idle_m_locked(m, true);
 }
 
-#define STOP_POLITE_NS (10 * 1000)   // how long a request alone may take
+#define STOP_POLITE_NS (3 * 1000)    // how long a request alone may take
 #define STOP_SPIN_NS (50 * 1000)     // spinning after an interrupt
 #define STOP_SLEEP_NS (100 * 1000)   // then sleeping, before the next
 
