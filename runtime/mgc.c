@@ -154,6 +154,17 @@ static void gc_mark_worker(void *argument)
     }
 }
 
+// Yields until the G that *slot names (set when it first runs) has parked.
+static void gosched_until_parked(struct g *const *slot)
+{
+    for (;;) {
+        struct g *gp = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+        if (gp && __atomic_load_n(&gp->status, __ATOMIC_ACQUIRE) == G_WAITING)
+            return;
+        gosched();
+    }
+}
+
 static void worker_pool_start(void)
 {
     if (gc_workers_started)
@@ -162,20 +173,13 @@ static void worker_pool_start(void)
     for (int32_t i = 0; i < procs; i++)
         go(gc_mark_worker, all_ps[i]);
     gc_sweeper_start();
-    // Until every worker has parked, as Go's gcBgMarkStartWorkers waits:
+    // Until each has run and parked, as Go's gcBgMarkStartWorkers waits:
     // running them may have woken a P or started a thread, and the stop
     // that comes next would wait for that thread to arrive -- which made
     // the first cycle's pause the longest of a program.
-    for (int32_t i = 0; i < procs; i++) {
-        struct p_gc *pg = all_ps[i]->gc;
-        for (;;) {
-            struct g *worker = __atomic_load_n(&pg->worker, __ATOMIC_ACQUIRE);
-            if (worker && __atomic_load_n(&worker->status, __ATOMIC_ACQUIRE) == G_WAITING)
-                break;
-            gosched();
-        }
-    }
-    gc_sweeper_wait_parked();
+    for (int32_t i = 0; i < procs; i++)
+        gosched_until_parked(&all_ps[i]->gc->worker);
+    gosched_until_parked(&gc_sweeper);
 }
 
 struct g *gc_find_mark_worker(struct p *pp, bool idle)

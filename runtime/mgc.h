@@ -319,8 +319,7 @@ void gc_checkmark_verify(void);
 /* --- The background sweeper (mgcsweep.c) --------------------------------------- */
 
 void gc_sweeper_start(void);
-// Returns once the sweeper has run and parked (gosched meanwhile).
-void gc_sweeper_wait_parked(void);
+extern struct g *gc_sweeper;   // the sweeper's G, once it has started (atomic)
 void gc_sweeper_wake(void);
 
 #endif

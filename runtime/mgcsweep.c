@@ -154,12 +154,12 @@ size_t mheap_sweep_all(void)
  * soon. It yields after every few spans: sweeping is background work. */
 
 static uint32_t sweeper_sema;
-static struct g *sweeper;   // once it has started
+struct g *gc_sweeper;
 
 static void gc_background_sweeper(void *unused)
 {
     (void)unused;
-    __atomic_store_n(&sweeper, getg(), __ATOMIC_RELEASE);
+    __atomic_store_n(&gc_sweeper, getg(), __ATOMIC_RELEASE);
     for (;;) {
         semacquire1(&sweeper_sema, false, WAIT_REASON_GC_SWEEP_WAIT);
         struct mspan *span;
@@ -175,16 +175,6 @@ static void gc_background_sweeper(void *unused)
 void gc_sweeper_start(void)
 {
     go(gc_background_sweeper, NULL);
-}
-
-void gc_sweeper_wait_parked(void)
-{
-    for (;;) {
-        struct g *gp = __atomic_load_n(&sweeper, __ATOMIC_ACQUIRE);
-        if (gp && __atomic_load_n(&gp->status, __ATOMIC_ACQUIRE) == G_WAITING)
-            return;
-        gosched();
-    }
 }
 
 void gc_sweeper_wake(void)
