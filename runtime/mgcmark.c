@@ -122,10 +122,13 @@ void gc_scan_conservative(struct gc_work *work, uintptr_t start, size_t size)
 
 /* --- Scanning heap objects ---------------------------------------------------- */
 
-// A large object is scanned in pieces of this size ("oblets", as Go calls
-// them), each a work item of its own, so that one huge array neither holds
-// one marker for long nor keeps the others idle.
-#define GC_OBLET_BYTES (128 * 1024)
+// An object bigger than this is scanned in pieces of this size ("oblets",
+// as Go calls them), each a work item of its own, so that one big array
+// neither holds one marker for long nor keeps the others idle. Go's are
+// 128 KiB; ours are small because a marker's time between looks at who
+// else wants its P is what a waiting goroutine waits: 4 KiB of pointers
+// whose targets miss the cache take about 100 us to shade.
+#define GC_OBLET_BYTES (4 * 1024)
 
 // Shades the words of `at` whose bits are set in `bits` (bit i: word i).
 static inline __attribute__((always_inline)) void gc_shade_words(struct gc_work *work, uintptr_t at, uint64_t bits)
@@ -183,8 +186,9 @@ void gc_scan_object(struct gc_work *work, uintptr_t object)
     }
     uintptr_t end = object + span->elemsize;
     if (span->elemsize > GC_OBLET_BYTES) {
-        uintptr_t object_end = span->start + span->elemsize;
-        if (object == span->start)
+        uintptr_t base = mspan_object_base(span, object);
+        uintptr_t object_end = base + span->elemsize;
+        if (object == base)
             for (uintptr_t oblet = object + GC_OBLET_BYTES; oblet < object_end; oblet += GC_OBLET_BYTES)
                 gc_work_put(work, oblet);
         end = object + GC_OBLET_BYTES < object_end ? object + GC_OBLET_BYTES : object_end;
@@ -439,6 +443,10 @@ bool gc_mark_work_available(void)
 // is credit for later ones (below, with the assist queue).
 static void gc_flush_bg_credit(int64_t work);
 
+#define GC_DRAIN_CHECK_WORK 4096
+// The longest a fractional worker marks at a time.
+#define GC_FRACTIONAL_SLICE_MAX_NS (200 * 1000)
+
 int64_t gc_drain(struct gc_work *work, enum gc_drain_mode mode, int64_t budget)
 {
     uintptr_t ahead[GC_DRAIN_LOOKAHEAD];
@@ -459,10 +467,19 @@ int64_t gc_drain(struct gc_work *work, enum gc_drain_mode mode, int64_t budget)
         struct p_gc *pg = m->p->gc;
         if (allowed <= pg->fractional_ns)
             return 0;
-        fractional_deadline = now + (allowed - pg->fractional_ns) + 100 * 1000;
+        // Not all of a share the worker fell behind on at once, though:
+        // meanwhile the P's goroutines wait.
+        uint64_t slice = (allowed - pg->fractional_ns) + 100 * 1000;
+        if (slice > GC_FRACTIONAL_SLICE_MAX_NS)
+            slice = GC_FRACTIONAL_SLICE_MAX_NS;
+        fractional_deadline = now + slice;
     }
+    // A drain looks up from its work every 16 objects, and after every
+    // GC_DRAIN_CHECK_WORK bytes of scanning (an oblet is big).
+    uint64_t next_check_work = start_work + GC_DRAIN_CHECK_WORK;
     for (uint32_t round = 0;; round++) {
-        if (mode != GC_DRAIN_ALL && round % 16 == 0) {
+        if (mode != GC_DRAIN_ALL && (round % 16 == 0 || work->scan_work >= next_check_work)) {
+            next_check_work = work->scan_work + GC_DRAIN_CHECK_WORK;
             if ((gp && load_relaxed(&gp->preempt)) || __atomic_load_n(&sched.gcwaiting, __ATOMIC_ACQUIRE))
                 break;
             if (mode == GC_DRAIN_FRACTIONAL && platform_nanotime() >= fractional_deadline)
@@ -643,6 +660,8 @@ static bool gc_assist_park(struct g *gp)
 // Scan work an assist does at least, once it must (Go's gcOverAssistWork):
 // fewer, bigger assists cost less than many tiny ones.
 #define GC_ASSIST_MIN_WORK (64 * 1024)
+// How much of it an assist does between looks at who else wants the P.
+#define GC_ASSIST_SLICE_WORK (8 * 1024)
 // The most allocation credit a goroutine may hold (bytes).
 #define GC_ASSIST_MAX_CREDIT (1 << 20)
 
@@ -657,6 +676,30 @@ static void assist_take_credit(struct g *gp, uint64_t ratio)
         return;
     __atomic_sub_fetch(&gc_pacer.bg_scan_credit, take, __ATOMIC_RELAXED);
     gp->gc_assist_bytes += (int64_t)((uint64_t)take * GC_ONE / ratio);
+}
+
+// Does `budget` bytes of scan work for an assist, in slices, yielding
+// between them to goroutines waiting for this P (a sleeper whose timer is
+// due, say): with a large heap an assist scans a few hundred bytes a
+// microsecond, and 64 KiB in one go kept whoever waited for it waiting
+// for most of a millisecond. Less than the budget only when the marker
+// ran out of work or was asked to stop.
+static int64_t assist_drain(int64_t budget)
+{
+    int64_t done = 0;
+    while (done < budget) {
+        struct p *pp = getm()->p;   // after a yield, maybe another P
+        int64_t slice = budget - done < GC_ASSIST_SLICE_WORK ? budget - done : GC_ASSIST_SLICE_WORK;
+        uint64_t start = platform_nanotime();
+        int64_t did = gc_drain(&pp->gc->work, GC_DRAIN_BUDGET, slice);
+        pp->gc->assist_ns += platform_nanotime() - start;
+        done += did;
+        if (did < slice || __atomic_load_n(&gc_phase, __ATOMIC_ACQUIRE) != GC_MARK)
+            break;
+        if (done < budget && sched_p_has_work(pp))
+            gosched();
+    }
+    return done;
 }
 
 void gc_assist_alloc(struct g *gp, size_t bytes)
@@ -686,10 +729,8 @@ void gc_assist_alloc(struct g *gp, size_t bytes)
     int64_t debt = (int64_t)((uint64_t)-gp->gc_assist_bytes * ratio / GC_ONE);
     int64_t budget = debt > GC_ASSIST_MIN_WORK ? debt : GC_ASSIST_MIN_WORK;
     while (gp->gc_assist_bytes < 0 && __atomic_load_n(&gc_phase, __ATOMIC_ACQUIRE) == GC_MARK) {
-        uint64_t start = platform_nanotime();
+        int64_t done = assist_drain(budget);
         struct p *pp = getm()->p;
-        int64_t done = gc_drain(&pp->gc->work, GC_DRAIN_BUDGET, budget);
-        pp->gc->assist_ns += platform_nanotime() - start;
         gp->gc_assist_bytes += (int64_t)((uint64_t)done * GC_ONE / ratio);
         // Marking more than it owed earns allocation credit, but not
         // without bound: credit earned while the heap was far from its

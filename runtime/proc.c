@@ -540,7 +540,7 @@ static void wake_p(void)
 
 bool sched_p_has_work(struct p *pp)
 {
-    return __atomic_load_n(&sched.runq_size, __ATOMIC_ACQUIRE) != 0 || !runq_empty(pp);
+    return __atomic_load_n(&sched.runq_size, __ATOMIC_ACQUIRE) != 0 || !runq_empty(pp) || timers_due(pp);
 }
 
 void sched_wake_idle_p(void)

@@ -264,8 +264,9 @@ void start_the_world(void);
 // already: the collector calls it when marking work appears on the global
 // list, so an idle P comes to help (Go's enlistWorker).
 void sched_wake_idle_p(void);
-// Whether pp has goroutines waiting to run, in its queue or the global one
-// (Go's pollWork): an idle mark worker stops for them.
+// Whether pp has goroutines waiting to run, in its queue or the global one,
+// or a timer due that will ready one (Go's pollWork): an idle mark worker
+// stops for them, and an assist yields to them between slices.
 bool sched_p_has_work(struct p *pp);
 // Every G ever created, for the collector's roots: the head of the list
 // (linked through all_link; new Gs are added at the head).
@@ -358,6 +359,8 @@ struct g *stack_guard_owner(uintptr_t address);
 uint64_t timers_run(struct p *pp, uint64_t now);
 // The earliest deadline over all Ps, or 0.
 uint64_t timers_earliest(void);
+// Whether pp has a timer whose deadline has passed.
+bool timers_due(struct p *pp);
 void timers_init_p(struct p *pp);
 
 /* --- Scheduler hooks used by timers -------------------------------------- */

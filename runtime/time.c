@@ -214,6 +214,12 @@ uint64_t timers_run(struct p *pp, uint64_t now)
     return earliest;
 }
 
+bool timers_due(struct p *pp)
+{
+    uint64_t earliest = __atomic_load_n(&pp->timers->earliest, __ATOMIC_ACQUIRE);
+    return earliest != 0 && earliest <= platform_nanotime();
+}
+
 uint64_t timers_earliest(void)
 {
     uint64_t earliest = 0;
