@@ -404,19 +404,20 @@ static inline void *gc_new_fast(const struct gc_type *type)
         return NULL;
     if (__builtin_expect(gc_stress_every != 0, 0))
         return NULL;   // the general path counts allocations for gcstress
-    if (__builtin_expect(gc_marking(), 0)) {
-        // While marking, the fast path takes only what the G's assist
-        // credit covers; a G in debt goes the general way and assists.
-        struct g *gp = m->curg;
-        if (gp->gc_assist_cycle != load_relaxed(&gc_cycle) || gp->gc_assist_bytes < (int64_t)size)
-            return NULL;
-        gp->gc_assist_bytes -= (int64_t)size;
-    }
+    // While marking, the fast path takes only what the G's assist credit
+    // covers; a G in debt goes the general way and assists.
+    struct g *gp = m->curg;
+    bool marking = gc_marking();
+    if (__builtin_expect(marking, 0) &&
+        (gp->gc_assist_cycle != load_relaxed(&gc_cycle) || gp->gc_assist_bytes < (int64_t)size))
+        return NULL;
     uint32_t size_class = size_class_of(size);
     struct mspan *span = mcache->alloc[span_class_make(size_class, false)];
     uintptr_t object = next_free_fast(span);
     if (object == 0)
-        return NULL;
+        return NULL;   // (charged on the general path, then: not twice)
+    if (__builtin_expect(marking, 0))
+        gp->gc_assist_bytes -= (int64_t)size;
     return small_object_ready(mcache, span, object, size, type, size_class);
 }
 
