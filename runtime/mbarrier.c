@@ -43,7 +43,10 @@ uint32_t gc_write_barrier_enabled;
 
 void gc_store_pointer(void **slot, void *value)
 {
-    if (__builtin_expect(__atomic_load_n(&gc_write_barrier_enabled, __ATOMIC_RELAXED), 0))
+    // Filling an empty slot -- most stores during a mark, into objects
+    // just allocated -- shades nothing unless the new value must be shaded.
+    if (__builtin_expect(__atomic_load_n(&gc_write_barrier_enabled, __ATOMIC_RELAXED), 0) &&
+        (platform_roots_written_plainly || __atomic_load_n(slot, __ATOMIC_RELAXED) != NULL))
         gc_write_barrier(slot, value);
     __atomic_store_n(slot, value, __ATOMIC_RELAXED);
 }

@@ -475,14 +475,17 @@ int64_t gc_drain(struct gc_work *work, enum gc_drain_mode mode, int64_t budget)
         fractional_deadline = now + slice;
     }
     // A drain looks up from its work every 16 objects, and after every
-    // GC_DRAIN_CHECK_WORK bytes of scanning (an oblet is big).
+    // GC_DRAIN_CHECK_WORK bytes of scanning (an oblet is big); it reads the
+    // clock only at the latter.
     uint64_t next_check_work = start_work + GC_DRAIN_CHECK_WORK;
     for (uint32_t round = 0;; round++) {
-        if (mode != GC_DRAIN_ALL && (round % 16 == 0 || work->scan_work >= next_check_work)) {
-            next_check_work = work->scan_work + GC_DRAIN_CHECK_WORK;
+        bool work_check = work->scan_work >= next_check_work;
+        if (mode != GC_DRAIN_ALL && (round % 16 == 0 || work_check)) {
+            if (work_check)
+                next_check_work = work->scan_work + GC_DRAIN_CHECK_WORK;
             if ((gp && load_relaxed(&gp->preempt)) || __atomic_load_n(&sched.gcwaiting, __ATOMIC_ACQUIRE))
                 break;
-            if (mode == GC_DRAIN_FRACTIONAL && platform_nanotime() >= fractional_deadline)
+            if (mode == GC_DRAIN_FRACTIONAL && work_check && platform_nanotime() >= fractional_deadline)
                 break;
             if (mode == GC_DRAIN_IDLE && sched_p_has_work(m->p))
                 break;
