@@ -443,6 +443,8 @@ bool gc_mark_work_available(void)
 // is credit for later ones (below, with the assist queue).
 static void gc_flush_bg_credit(int64_t work);
 
+// Bytes of scanning between a drain's looks at the clock and at who else
+// wants its P (also every 16 objects).
 #define GC_DRAIN_CHECK_WORK 4096
 // The longest a fractional worker marks at a time.
 #define GC_FRACTIONAL_SLICE_MAX_NS (200 * 1000)
