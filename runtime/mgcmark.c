@@ -670,13 +670,20 @@ static bool gc_assist_park(struct g *gp)
 // The most allocation credit a goroutine may hold (bytes).
 #define GC_ASSIST_MAX_CREDIT (1 << 20)
 
-// Pays as much of gp's debt as the background workers' surplus covers.
+// Pays gp's debt from the background workers' surplus, and buys it up to
+// GC_ASSIST_MIN_WORK of scanning ahead, as an assist would (Go's
+// gcAssistAlloc steals as much): a goroutine that took only what it owed
+// would be back on the slow path at its next allocation.
 static void assist_take_credit(struct g *gp, uint64_t ratio)
 {
     // (Debts and credits fit 64 bits: the ratio is at most 256 x GC_ONE.)
-    int64_t debt = (int64_t)((uint64_t)-gp->gc_assist_bytes * ratio / GC_ONE);
+    int64_t debt = gp->gc_assist_bytes < 0 ? (int64_t)((uint64_t)-gp->gc_assist_bytes * ratio / GC_ONE) : 0;
+    int64_t want = debt > GC_ASSIST_MIN_WORK ? debt : GC_ASSIST_MIN_WORK;
+    int64_t room = (int64_t)((uint64_t)(GC_ASSIST_MAX_CREDIT - gp->gc_assist_bytes) * ratio / GC_ONE);
+    if (want > room)
+        want = room;   // no more credit than a goroutine may hold
     int64_t credit = __atomic_load_n(&gc_pacer.bg_scan_credit, __ATOMIC_RELAXED);
-    int64_t take = credit < debt ? credit : debt;
+    int64_t take = credit < want ? credit : want;
     if (take <= 0)
         return;
     __atomic_sub_fetch(&gc_pacer.bg_scan_credit, take, __ATOMIC_RELAXED);
