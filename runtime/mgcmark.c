@@ -127,7 +127,8 @@ void gc_scan_conservative(struct gc_work *work, uintptr_t start, size_t size)
 // neither holds one marker for long nor keeps the others idle. Go's are
 // 128 KiB; ours are small because a marker's time between looks at who
 // else wants its P is what a waiting goroutine waits: 4 KiB of pointers
-// whose targets miss the cache take about 100 us to shade.
+// whose targets miss the cache take some tens of microseconds to shade
+// (measured at 1 GiB live).
 #define GC_OBLET_BYTES (4 * 1024)
 
 // Shades the words of `at` whose bits are set in `bits` (bit i: word i).
@@ -692,7 +693,7 @@ static void assist_take_credit(struct g *gp, uint64_t ratio)
 
 // Does `budget` bytes of scan work for an assist, in slices, yielding
 // between them to goroutines waiting for this P (a sleeper whose timer is
-// due, say): with a large heap an assist scans a few hundred bytes a
+// due, say): with a large heap an assist scans about a hundred bytes a
 // microsecond, and 64 KiB in one go kept whoever waited for it waiting
 // for most of a millisecond. Less than the budget only when the marker
 // ran out of work or was asked to stop.
