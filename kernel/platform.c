@@ -198,6 +198,12 @@ void *platform_reserve(size_t size)
     return (void *)(uintptr_t)base;
 }
 
+void *platform_reserve_at(void *hint, size_t size)
+{
+    (void)hint;   // reservations ascend here already
+    return platform_reserve(size);
+}
+
 bool platform_guard(void *address, size_t size)
 {
     // Nothing to do: a reserved page is mapped only when touched, and the

@@ -62,6 +62,10 @@ void platform_wake(uint32_t *address, int count);
 // Reserves `size` bytes of address space, readable and writable, backed by
 // memory only when first touched. NULL when the space cannot be had.
 void *platform_reserve(size_t size);
+// The same, at `hint` if the space there is free, else wherever
+// platform_reserve would put it. The heap asks for each new arena right
+// above its last (runtime/mheap.c's arena hint).
+void *platform_reserve_at(void *hint, size_t size);
 // Makes [address, address + size) fault on any access: stack guard pages.
 // Returns false when the platform could not do it.
 bool platform_guard(void *address, size_t size);

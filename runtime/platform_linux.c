@@ -192,6 +192,14 @@ void *platform_reserve(size_t size)
     return address == MAP_FAILED ? NULL : address;
 }
 
+void *platform_reserve_at(void *hint, size_t size)
+{
+    // Without MAP_FIXED the kernel takes the hint as a hint: a range in use
+    // there moves the mapping elsewhere instead of failing.
+    void *address = mmap(hint, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return address == MAP_FAILED ? NULL : address;
+}
+
 bool platform_guard(void *address, size_t size)
 {
     if (__atomic_load_n(&guard_install_works, __ATOMIC_RELAXED)) {

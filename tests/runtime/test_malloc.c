@@ -549,6 +549,50 @@ START_TEST(test_reuse_after_free)
 }
 END_TEST
 
+// The heap grows upward (mheap.c's arena hint): once it has grown, pages
+// freed in its old arena -- resident memory -- are used again before the
+// untouched pages of the new one. Were the new arena below the old, the
+// lowest free pages would always be new ones, and every page freed before
+// the growth would stay resident beside them.
+static void growth_reuses_old_pages(void *unused)
+{
+    (void)unused;
+    enum { BLOCK = 1024 * 1024, MAX_BLOCKS = 2 * HEAP_ARENA_SIZE / BLOCK };
+    static void *blocks[MAX_BLOCKS];
+    size_t count = 0;
+    blocks[count++] = runtime_malloc(BLOCK);   // the heap's first arena
+    struct memstats stats;
+    runtime_read_memstats(&stats);
+    uint64_t sys_before = stats.heap_sys;
+    void *first_in_new_arena = NULL;
+    while (first_in_new_arena == NULL) {
+        ck_assert_uint_lt(count, MAX_BLOCKS);
+        blocks[count] = runtime_malloc(BLOCK);
+        ck_assert_ptr_nonnull(blocks[count]);
+        memset(blocks[count], 0x5a, BLOCK);
+        runtime_read_memstats(&stats);
+        if (stats.heap_sys > sys_before)
+            first_in_new_arena = blocks[count];
+        count++;
+    }
+    for (size_t i = 0; i + 1 < count; i++)
+        runtime_free(blocks[i]);
+    void *again = runtime_malloc(BLOCK);
+    ck_assert_ptr_nonnull(again);
+    ck_assert_msg((uintptr_t)again < (uintptr_t)first_in_new_arena,
+                  "a block after the growth went to %p, above the new arena's first block at %p, while %zu "
+                  "blocks freed before the growth were free",
+                  again, first_in_new_arena, count - 1);
+    runtime_free(again);
+    runtime_free(first_in_new_arena);
+}
+
+START_TEST(test_growth_reuses_old_pages)
+{
+    ck_assert_int_eq(run_with_procs(growth_reuses_old_pages, 1), 0);
+}
+END_TEST
+
 static void calloc_and_realloc(void *unused)
 {
     (void)unused;
@@ -981,6 +1025,7 @@ int main(void)
     tcase_add_test(manual, test_manual_storm_procs_2);
     tcase_add_test(manual, test_producer_consumer_procs_2);
     tcase_add_test(manual, test_reuse_after_free);
+    tcase_add_test(manual, test_growth_reuses_old_pages);
     tcase_add_test(manual, test_calloc_and_realloc);
     suite_add_tcase(suite, manual);
 
