@@ -4,7 +4,8 @@
 #   2. the kernel and the images (the ISO and the VMware disk are booted);
 #   3. the unit tests (make unit-test, from mk/unit.mk) over the hosted build,
 #      and the goroutine runtime's tests (make runtime-test, mk/runtime.mk),
-#      also against a ThreadSanitizer build (make runtime-test-race);
+#      also against a ThreadSanitizer build (make runtime-test-race), and the
+#      network code's (make net-test, mk/net.mk: lwIP on the hosted runtime);
 #   4. the integration tests: tests/integration, run by Debian's pytest under
 #      /usr/bin/python3 (the python3 first on PATH may lack pytest).
 #
@@ -22,6 +23,7 @@ test: deps
 	$(MAKE) --no-print-directory unit-test || status=1; \
 	$(MAKE) --no-print-directory runtime-test || status=1; \
 	$(MAKE) --no-print-directory runtime-test-race || status=1; \
+	$(MAKE) --no-print-directory net-test || status=1; \
 	$(MAKE) --no-print-directory integration-test HARDWAY_TEST_NO_BUILD=1 || status=1; \
 	exit $$status
 

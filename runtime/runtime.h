@@ -76,4 +76,12 @@ void exitsyscall(void);
 // Prints every goroutine: id, status, wait reason, and a backtrace.
 void runtime_dump_goroutines(void);
 
+// Fatal errors, as Go's throw: prints "fatal error: MESSAGE", the goroutine
+// dump, and ends the program with status 2.
+void runtime_throw(const char *message) __attribute__((noreturn));
+void runtime_throwf(const char *format, ...) __attribute__((noreturn, format(printf, 1, 2)));
+// Printing from the runtime, without the heap (the console in the kernel,
+// standard error hosted).
+void runtime_printf(const char *format, ...) __attribute__((format(printf, 1, 2)));
+
 #endif

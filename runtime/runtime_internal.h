@@ -298,12 +298,7 @@ static inline void runtime_safe_point(void)
 uint32_t runtime_random(void);
 uint32_t runtime_random_below(uint32_t n);
 
-// Fatal errors, as Go's throw: prints "fatal error: MESSAGE", the goroutine
-// dump, and ends the program with status 2.
-void runtime_throw(const char *message) __attribute__((noreturn));
-void runtime_throwf(const char *format, ...) __attribute__((noreturn, format(printf, 1, 2)));
-// Printing from the runtime, without the heap.
-void runtime_printf(const char *format, ...) __attribute__((format(printf, 1, 2)));
+// Fatal errors and runtime_printf: runtime.h.
 
 // Called by a port's signal or interrupt handler when platform_preempt asked
 // for it. Decides whether the G that `m` runs may be stopped at `pc` (with
