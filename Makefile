@@ -22,7 +22,7 @@ LD          := ld
 # not save them on every interrupt), frame pointers kept for backtraces.
 KERNEL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror \
         -ffreestanding -nostdinc -isystem $(shell $(CC) -print-file-name=include) \
-        -Ikernel/libc/include -Ikernel -Iruntime \
+        -Ikernel/libc/include -Ikernel -Iruntime -Inet \
         -fno-stack-protector -fstack-clash-protection -fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only \
         -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
         -fno-asynchronous-unwind-tables -fno-strict-aliasing -MMD -MP

@@ -157,6 +157,26 @@ static const struct cmdline_option cmdline_options[] = {
         .maximum = 1000000000,
     },
     {
+        .name = "ip",
+        .kind = CMDLINE_NETWORK,
+        .default_value = "dhcp",
+        .values = "dhcp, or ADDR/PREFIX[,gw=ADDR][,dns=ADDR[,dns=ADDR]]",
+        .description = "How the network interface gets its IPv4 address: from a DHCP server, or the static "
+                       "address, gateway and DNS servers given, as in ip=10.0.2.15/24,gw=10.0.2.2,dns=10.0.2.3.",
+        .value = &kernel_options.ip,
+    },
+    {
+        .name = "echo",
+        .kind = CMDLINE_INTEGER,
+        .default_value = "0",
+        .values = "0..65535",
+        .description = "Serve TCP echo on this port (everything a client sends comes back): a way to check "
+                       "the network. 0 means no echo service.",
+        .value = &kernel_options.echo_port,
+        .minimum = 0,
+        .maximum = 65535,
+    },
+    {
         .name = "loglevel",
         .kind = CMDLINE_INTEGER,
         .default_value = "6",
@@ -327,6 +347,18 @@ static bool cmdline_apply_value(const struct cmdline_option *option, const char 
         *(uint64_t *)option->value = value;
         return true;
     }
+    case CMDLINE_NETWORK: {
+        char error[160];
+        if (text == NULL) {
+            snprintf(expected, expected_size, "dhcp or ADDR/PREFIX[,gw=ADDR][,dns=ADDR]");
+            return false;
+        }
+        if (!net_config_parse(text, length, option->value, error, sizeof error)) {
+            snprintf(expected, expected_size, "dhcp or ADDR/PREFIX[,gw=ADDR][,dns=ADDR]: %s", error);
+            return false;
+        }
+        return true;
+    }
     case CMDLINE_STRING:
         if (!cmdline_copy_value(text, length, option->value, option->string_size)) {
             snprintf(expected, expected_size, "text of at most %zu characters", option->string_size - 1);
@@ -356,12 +388,12 @@ static void cmdline_apply_word(const char *word, size_t length)
     size_t index = (size_t)(option - cmdline_options);
     const char *value = equals ? equals + 1 : NULL;
     size_t value_length = equals ? length - key_length - 1 : 0;
-    char expected[160];
+    char expected[256];
     if (cmdline_apply_value(option, value, value_length, expected, sizeof expected)) {
         cmdline_option_was_set[index] = true;
         return;
     }
-    char current[64];
+    char current[96];
     cmdline_format_value(option, current, sizeof current);
     log_warning("cmdline: bad value in '%.*s': expected %s; keeping the %s '%s'\n", printable_length, word,
                 expected, cmdline_option_was_set[index] ? "earlier value" : "default", current);
@@ -429,6 +461,7 @@ int cmdline_format_value(const struct cmdline_option *option, char *buffer, size
         }
         return snprintf(buffer, size, "%llu%s", (unsigned long long)value, suffixes[unit]);
     }
+    case CMDLINE_NETWORK: return net_config_format(option->value, buffer, size);
     }
     return snprintf(buffer, size, "?");
 }
@@ -438,7 +471,7 @@ void cmdline_print_options(void)
     char line[400];
     size_t used = (size_t)snprintf(line, sizeof line, "cmdline:");
     for (size_t i = 0; i < CMDLINE_OPTION_COUNT && used < sizeof line; i++) {
-        char value[64];
+        char value[96];
         cmdline_format_value(&cmdline_options[i], value, sizeof value);
         used += (size_t)snprintf(line + used, sizeof line - used, " %s=%s", cmdline_options[i].name, value);
     }

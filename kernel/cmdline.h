@@ -11,6 +11,7 @@
 #ifndef HARDWAY_CMDLINE_H
 #define HARDWAY_CMDLINE_H
 
+#include "net_config.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,6 +35,9 @@ struct kernel_options {
     bool gctrace;                           // one line per collection, Go's gctrace format
     bool gccheckmark;                       // re-mark stop-the-world after each cycle and verify
     int gcstress;                           // 0 off; 1 = a cycle every 1000 collected allocations; N > 1: every N
+    // The network (net/).
+    struct net_config ip;                   // ip=: DHCP, or a static address
+    int echo_port;                          // echo=: a TCP echo service on this port; 0 = none
 };
 
 extern struct kernel_options kernel_options;
@@ -46,6 +50,8 @@ enum cmdline_option_kind {
                         // within [minimum, maximum]
     CMDLINE_SIZE,       // bytes with an optional B, KiB, MiB, GiB or TiB suffix, read by the
                         // runtime's runtime_parse_memory_limit; `value` is a uint64_t *
+    CMDLINE_NETWORK,    // dhcp or ADDR/PREFIX[,gw=ADDR][,dns=ADDR]..., read by net/net_config.c's
+                        // net_config_parse; `value` is a struct net_config *
 };
 
 struct cmdline_option {

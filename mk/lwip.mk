@@ -33,7 +33,9 @@ LWIP_SOURCES := \
     core/ipv4/ip4_frag.c \
     api/err.c api/tcpip.c \
     netif/ethernet.c
-LWIP_PORT_SOURCES := net/lwip/sys_arch.c
+# Our network code, built beside lwIP and against its headers: the port
+# (net/lwip/) and what is built on it (net/).
+LWIP_PORT_SOURCES := $(wildcard net/*.c net/lwip/*.c)
 LWIP_INCLUDES     := -Inet/lwip -I$(LWIP_DIR)/src/include -Iruntime
 LWIP_THIRD_PARTY_FLAGS := -Wno-error -Wno-unused-parameter -Wno-address
 
@@ -68,7 +70,7 @@ $(LWIP_HOSTED_LWIP_OBJECTS): $(LWIP_HOSTED_DIR)/lwip/%.o: $(LWIP_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(LWIP_HOSTED_CFLAGS) $(LWIP_INCLUDES) $(LWIP_THIRD_PARTY_FLAGS) -c $(LWIP_DIR)/src/$*.c -o $@
 
-# Our port: our warnings are errors.
+# Our code: our warnings are errors.
 $(LWIP_KERNEL_DIR)/net/%.o: net/%.c $(LWIP_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(KERNEL_CFLAGS) $(LWIP_INCLUDES) -c $< -o $@

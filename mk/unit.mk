@@ -33,18 +33,23 @@ UNIT_FAKES    := tests/unit/fake_printk.c tests/unit/fake_physical.c
 
 # The kernel sources (and extra fakes) each test links besides itself and UNIT_FAKES.
 unit_modules_test_boot_info := kernel/boot_info.c
-unit_modules_test_cmdline   := kernel/cmdline.c
+unit_modules_test_cmdline   := kernel/cmdline.c net/net_config.c
 unit_modules_test_pmm       := kernel/pmm.c
 unit_modules_test_paging    := kernel/paging.c kernel/pmm.c tests/unit/fake_paging_hardware.c
 unit_modules_test_acpi      := kernel/acpi.c
 unit_modules_test_format    := kernel/libc/format.c
+unit_modules_test_pci       := kernel/pci.c tests/unit/fake_pci_config.c
+unit_modules_test_net_config := net/net_config.c
+$(UNIT_BUILD)/objects/tests/unit/test_net_config.o: UNIT_EXTRA_CFLAGS := -Inet
+unit_modules_test_e1000     := kernel/drivers/e1000.c tests/unit/fake_e1000_device.c
 
 # Libraries a test links after its modules. kernel/cmdline.c reads gogc= and
 # gomemlimit= with the runtime's own parsers (runtime_parse_gogc,
 # runtime_parse_memory_limit), so its test links the hosted runtime library
 # (mk/runtime.mk), from which the linker takes only what those need.
 unit_libraries_test_cmdline := $(RUNTIME_LIBRARY) -pthread -ldl
-$(UNIT_BUILD)/objects/kernel/cmdline.o: UNIT_EXTRA_CFLAGS := -Iruntime
+$(UNIT_BUILD)/objects/kernel/cmdline.o: UNIT_EXTRA_CFLAGS := -Iruntime -Inet
+$(UNIT_BUILD)/objects/tests/unit/test_cmdline.o: UNIT_EXTRA_CFLAGS := -Inet
 
 UNIT_TESTS    := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 UNIT_PROGRAMS := $(UNIT_TESTS:%=$(UNIT_BUILD)/%)

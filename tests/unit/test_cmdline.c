@@ -34,6 +34,8 @@ static void assert_defaults(void)
     ck_assert(!kernel_options.gctrace);
     ck_assert(!kernel_options.gccheckmark);
     ck_assert_int_eq(kernel_options.gcstress, 0);
+    ck_assert(kernel_options.ip.dhcp);
+    ck_assert_int_eq(kernel_options.echo_port, 0);
 }
 
 START_TEST(empty_line_gives_defaults)
@@ -167,6 +169,47 @@ START_TEST(malformed_values_are_named_and_the_default_stays)
     fake_printk_reset();
     cmdline_parse("=");
     ck_assert(fake_printk_has(LOG_WARNING, "'='", NULL));
+    assert_defaults();
+}
+END_TEST
+
+START_TEST(network_options)
+{
+    cmdline_parse("ip=10.0.2.15/24,gw=10.0.2.2,dns=10.0.2.3 echo=7");
+    assert_no_warnings();
+    ck_assert(!kernel_options.ip.dhcp);
+    ck_assert_uint_eq(kernel_options.ip.address, 0x0a00020f);
+    ck_assert_uint_eq(kernel_options.ip.prefix_length, 24);
+    ck_assert_uint_eq(kernel_options.ip.gateway, 0x0a000202);
+    ck_assert_uint_eq(kernel_options.ip.dns_count, 1);
+    ck_assert_uint_eq(kernel_options.ip.dns[0], 0x0a000203);
+    ck_assert_int_eq(kernel_options.echo_port, 7);
+    // Printed back as typed.
+    char value[96];
+    cmdline_format_value(cmdline_option_find("ip", 2), value, sizeof value);
+    ck_assert_str_eq(value, "10.0.2.15/24,gw=10.0.2.2,dns=10.0.2.3");
+    cmdline_parse("ip=dhcp");
+    assert_no_warnings();
+    ck_assert(kernel_options.ip.dhcp);
+}
+END_TEST
+
+START_TEST(bad_network_values_are_named)
+{
+    // The parser's own reason reaches the console, and DHCP stays.
+    cmdline_parse("ip=10.0.2.15");
+    ck_assert(fake_printk_has(LOG_WARNING, "bad value in 'ip=10.0.2.15'", "needs a prefix length",
+                              "keeping the default 'dhcp'", NULL));
+    ck_assert(kernel_options.ip.dhcp);
+    fake_printk_reset();
+    cmdline_parse("ip=10.0.2.15/24,gw=10.0.3.1");
+    ck_assert(fake_printk_has(LOG_WARNING, "gateway 10.0.3.1 is not another host of 10.0.2.15/24", NULL));
+    fake_printk_reset();
+    cmdline_parse("ip");
+    ck_assert(fake_printk_has(LOG_WARNING, "bad value in 'ip'", NULL));
+    fake_printk_reset();
+    cmdline_parse("echo=65536");
+    ck_assert(fake_printk_has(LOG_WARNING, "bad value in 'echo=65536'", "0..65535", NULL));
     assert_defaults();
 }
 END_TEST
@@ -407,7 +450,8 @@ START_TEST(effective_options_are_printed)
     fake_printk_reset();
     cmdline_print_options();
     ck_assert(fake_printk_has(LOG_INFO, "cmdline: procs=4 bootchart=1 selftest=ipi schedtrace=0 mallocdebug=0 memstats=0 "
-                                        "gogc=100 gomemlimit=0 gctrace=0 gccheckmark=0 gcstress=0 loglevel=6\n", NULL));
+                                        "gogc=100 gomemlimit=0 gctrace=0 gccheckmark=0 gcstress=0 ip=dhcp echo=0 "
+                                        "loglevel=6\n", NULL));
     char value[16];
     ck_assert_int_eq(cmdline_format_value(cmdline_option_find("procs", 5), value, sizeof value), 1);
     ck_assert_str_eq(value, "4");
@@ -447,6 +491,8 @@ static Suite *cmdline_suite(void)
     tcase_add_test(test_case, unknown_option_is_named_and_ignored);
     tcase_add_test(test_case, malformed_values_are_named_and_the_default_stays);
     tcase_add_test(test_case, a_bad_value_keeps_an_earlier_good_one);
+    tcase_add_test(test_case, network_options);
+    tcase_add_test(test_case, bad_network_values_are_named);
     tcase_add_test(test_case, later_words_win);
     tcase_add_test(test_case, loglevel_numbers_and_names);
     tcase_add_test(test_case, loglevel_out_of_range_is_named);
