@@ -95,3 +95,12 @@ char *strchr(const char *string, int character)
             return NULL;
     }
 }
+
+void *memchr(const void *memory, int byte, size_t count)
+{
+    const unsigned char *bytes = memory;
+    for (size_t i = 0; i < count; i++)
+        if (bytes[i] == (unsigned char)byte)
+            return (void *)(bytes + i);
+    return NULL;
+}

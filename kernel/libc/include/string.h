@@ -10,6 +10,7 @@ void *memcpy(void *restrict destination, const void *restrict source, size_t cou
 void *memmove(void *destination, const void *source, size_t count);
 void *memset(void *destination, int byte, size_t count);
 int memcmp(const void *left, const void *right, size_t count);
+void *memchr(const void *memory, int byte, size_t count);
 size_t strlen(const char *string);
 size_t strnlen(const char *string, size_t limit);
 int strcmp(const char *left, const char *right);
