@@ -381,6 +381,9 @@ static struct p *release_p(struct m *m)
     return pp;
 }
 
+// A deadline that never comes: the watching M's when no timer is pending.
+#define NO_DEADLINE UINT64_MAX
+
 // Parking an M: a word that is 0 while the M may sleep and 1 once woken.
 // `deadline`, when not NULL, is read afresh after every wake-up: another M
 // may bring it forward (sched_timer_added).
@@ -390,6 +393,8 @@ static void m_park(struct m *m, const uint64_t *deadline)
         if (__atomic_load_n(&m->park, __ATOMIC_ACQUIRE) != 0)
             break;
         uint64_t until = deadline ? __atomic_load_n(deadline, __ATOMIC_ACQUIRE) : 0;
+        if (until == NO_DEADLINE)
+            until = 0;
         uint64_t now = platform_nanotime();
         if (until && now >= until)
             break;
@@ -407,8 +412,11 @@ static void m_unpark(struct m *m)
 
 static void check_dead(void);
 
-// The one M that sleeps with a deadline: the earliest timer. Others sleep
-// until woken. (Go's M blocked in netpoll plays this part.)
+// The one idle M that watches: it sleeps until the earliest timer (or for
+// good, NO_DEADLINE, when there is none) and is woken early by a new,
+// earlier timer or by netpoll_signal (sched_netpoll_ready). Others sleep
+// until start_m hands them a P. (Go's M blocked in netpoll plays this part.)
+// Written under sched.lock; netpoll_signal reads it without.
 static struct m *timer_sleeper;
 static uint64_t timer_sleeper_until;
 
@@ -432,10 +440,10 @@ static void park_idle_m_locked(struct m *m, bool may_watch_timers)
     // (sched_timer_added takes the lock) or is already in `earliest`.
     uint64_t earliest = may_watch_timers ? timers_earliest() : 0;
     bool sleeps_for_timers = false;
-    if (timer_sleeper == NULL && earliest) {
+    if (timer_sleeper == NULL && may_watch_timers) {
         sleeps_for_timers = true;
-        timer_sleeper = m;
-        __atomic_store_n(&timer_sleeper_until, earliest, __ATOMIC_RELEASE);
+        __atomic_store_n(&timer_sleeper_until, earliest ? earliest : NO_DEADLINE, __ATOMIC_RELEASE);
+        __atomic_store_n(&timer_sleeper, m, __ATOMIC_RELEASE);
     }
     check_dead();
     runtime_lock_release(&sched.lock);
@@ -444,7 +452,7 @@ static void park_idle_m_locked(struct m *m, bool may_watch_timers)
 
     runtime_lock_acquire(&sched.lock);
     if (timer_sleeper == m)
-        timer_sleeper = NULL;
+        __atomic_store_n(&timer_sleeper, NULL, __ATOMIC_RELEASE);
     if (m->next_p == NULL) {
         // Woken by the deadline, not by start_m: take ourselves off the idle
         // list and find an idle P to run the due timers on. Spinning, so
@@ -495,7 +503,7 @@ static void start_m(struct p *pp, bool spinning)
     }
     struct m *m = m_idle_get();
     if (m && m == timer_sleeper)
-        timer_sleeper = NULL;
+        __atomic_store_n(&timer_sleeper, NULL, __ATOMIC_RELEASE);
     if (m) {
         // Under the lock: an M waking from a timer deadline looks at
         // next_p under the lock to learn whether it was handed a P.
@@ -585,6 +593,17 @@ static void hand_off_p(struct p *pp)
     uint64_t when = timers_earliest();
     if (when)
         sched_timer_added(when);
+}
+
+void sched_netpoll_ready(void)
+{
+    // May run in an interrupt handler: no lock, just wake the watcher, who
+    // takes a P and finds the G in find_runnable. With no watcher every M
+    // is busy, and the first to look for work finds it (sysmon, hosted,
+    // also looks).
+    struct m *watcher = __atomic_load_n(&timer_sleeper, __ATOMIC_ACQUIRE);
+    if (watcher)
+        m_unpark(watcher);
 }
 
 void sched_timer_added(uint64_t when)
@@ -784,6 +803,8 @@ top:;
         goto top;
     }
     timers_run(pp, 0);
+    // Goroutines an interrupt or another thread woke (netpoll.c).
+    netpoll_ready_all();
 
     if (__atomic_load_n(&main_done, __ATOMIC_ACQUIRE)) {
         // The program is over; nothing more runs (hosted: runtime_run has
@@ -1458,6 +1479,9 @@ static void sysmon(struct m *m)
         uint64_t when = timers_earliest();
         if (when && when <= now && load_i32(&sched.npidle) > 0)
             wake_p();
+        // Goroutines netpoll_signal readied while no M was watching.
+        if (netpoll_has_ready() && load_i32(&sched.npidle) > 0)
+            wake_p();
         mheap_scavenge_when_idle(now);
         if (schedtrace_ms > 0 && now - last_trace >= (uint64_t)schedtrace_ms * 1000000) {
             last_trace = now;
@@ -1490,6 +1514,8 @@ static void check_dead(void)
             return;
     if (timers_earliest() != 0)
         return;
+    if (netpoll_has_waiters())
+        return;   // a device (or another thread) may still wake one
     runtime_lock_release(&sched.lock);
     runtime_throw("all goroutines are asleep - deadlock!");
 }

@@ -362,5 +362,14 @@ void timers_init_p(struct p *pp);
 
 // A timer was added with this deadline: make sure some M will wake for it.
 void sched_timer_added(uint64_t when);
+// netpoll_signal readied a G (netpoll.c): wakes the idle M that watches, if
+// there is one. Lock-free: interrupt handlers call it.
+void sched_netpoll_ready(void);
+// The scheduler's side of netpoll.c: whether signalled Gs wait to be
+// readied, whether any G waits on an event at all, and readying every
+// signalled G (on this M's P).
+bool netpoll_has_ready(void);
+bool netpoll_has_waiters(void);
+void netpoll_ready_all(void);
 
 #endif
