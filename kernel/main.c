@@ -17,6 +17,7 @@
  *   clock start  the PIT starts counting, to measure the TSC and APIC timer
  *   memory       the physical page allocator over the memory map
  *   paging       the kernel's own page tables: W^X, page 0 unmapped
+ *   pci          every PCI function found, its BARs sized (mapped by drivers)
  *   clock        the measurement ends: nanotime() works from here
  *   timer        this CPU's timer tick; interrupts enabled
  *   smp          every other CPU started, each with its own tick
@@ -33,6 +34,7 @@
 #include "lapic.h"
 #include "paging.h"
 #include "panic.h"
+#include "pci.h"
 #include "percpu.h"
 #include "physical.h"
 #include "pic.h"
@@ -174,6 +176,7 @@ void kernel_main(uint32_t loader_magic, uint32_t loader_info)
     boot_step("clock start", start_clock);
     boot_step("memory", start_memory);
     boot_step("paging", start_paging);
+    boot_step("pci", pci_init);
     boot_step("clock", time_calibration_finish);
     boot_step("timer", start_timer);
     boot_step("smp", start_other_cpus);

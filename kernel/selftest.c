@@ -40,6 +40,8 @@
  *          unbounded recursion runs off the boot stack into its guard page;
  *          the page fault runs on its own interrupt stack, so it is reported
  *          although the stack is used up; the run ends as a failure.
+ *   pci    enumeration found the host bridge at 00:00.0 and QEMU's e1000
+ *          with its BAR0 sized and restored (kernel/selftest_pci.c).
  */
 #include "selftest.h"
 #include "cmdline.h"
@@ -219,6 +221,7 @@ static const struct selftest selftests[] = {
     { "gc", selftest_gc_run },
     { "out-of-memory", selftest_out_of_memory_run },
     { "tlb", selftest_tlb_run },
+    { "pci", selftest_pci_run },
 };
 
 void selftest_run(const char *name)
@@ -234,7 +237,7 @@ void selftest_run(const char *name)
     else
         snprintf(reason, sizeof reason,
                  "no such self-test (known: fault, timer, ipi, ioapic, reboot, stack-overflow, sched, "
-                 "goroutine-stack-overflow, malloc, gc, out-of-memory, tlb)");
+                 "goroutine-stack-overflow, malloc, gc, out-of-memory, tlb, pci)");
     selftest_report(name, passed, reason);
 }
 

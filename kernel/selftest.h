@@ -41,5 +41,7 @@ bool selftest_gc_run(char *reason, size_t size);
 bool selftest_out_of_memory_run(char *reason, size_t size);
 // kernel/selftest_tlb.c: platform_release and TLB shoot-downs on every CPU.
 bool selftest_tlb_run(char *reason, size_t size);
+// kernel/selftest_pci.c: what PCI enumeration found in QEMU's PC.
+bool selftest_pci_run(char *reason, size_t size);
 
 #endif

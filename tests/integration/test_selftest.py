@@ -29,7 +29,7 @@ GCTRACE_LINE = re.compile(
     re.MULTILINE)
 
 
-@pytest.mark.parametrize("name", ["timer", "ipi", "ioapic", "sched", "malloc", "tlb"])
+@pytest.mark.parametrize("name", ["timer", "ipi", "ioapic", "sched", "malloc", "tlb", "pci"])
 def test_selftest_passes(name):
     # Stop early if the verdict is printed but QEMU does not exit by itself.
     run = boot(kernel=KERNEL_ELF, append=f"selftest={name}", smp=4, memory=MEMORY_MIB,
