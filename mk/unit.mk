@@ -40,6 +40,8 @@ unit_modules_test_acpi      := kernel/acpi.c
 unit_modules_test_format    := kernel/libc/format.c
 unit_modules_test_pci       := kernel/pci.c tests/unit/fake_pci_config.c
 unit_modules_test_net_config := net/net_config.c
+unit_modules_test_crc32     := net/crc32.c
+$(UNIT_BUILD)/objects/tests/unit/test_crc32.o: UNIT_EXTRA_CFLAGS := -Inet
 $(UNIT_BUILD)/objects/tests/unit/test_net_config.o: UNIT_EXTRA_CFLAGS := -Inet
 unit_modules_test_e1000     := kernel/drivers/e1000.c tests/unit/fake_e1000_device.c
 
