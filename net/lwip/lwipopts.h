@@ -7,8 +7,7 @@
  * net/lwip/sys_arch.c) with one big core lock. Goroutines call into the
  * stack directly while holding it (LWIP_TCPIP_CORE_LOCKING), instead of
  * sending each call as a message to lwIP's own thread and waiting for the
- * answer; the NIC driver's goroutine feeds received frames in the same way
- * (LWIP_TCPIP_CORE_LOCKING_INPUT). lwIP's thread is left with its timers
+ * answer; the NIC driver's goroutine feeds received frames in the same way. lwIP's thread is left with its timers
  * (TCP retransmission, ARP, DHCP, DNS). hardway's own net API (net/)
  * stands in for lwIP's netconn and socket layers.
  */
@@ -23,7 +22,8 @@
 #define LWIP_TCPIP_CORE_LOCKING 1
 // tcpip_input hands a frame to the stack at once, under the core lock,
 // instead of queueing it for lwIP's thread: one goroutine switch less per
-// packet.
+// packet. (The NIC glue, net/netif.c, goes further: it holds the lock for a
+// batch of frames and calls ethernet_input itself.)
 #define LWIP_TCPIP_CORE_LOCKING_INPUT 1
 // Every call into lwIP holds the core lock (the net API and the driver
 // glue take it), so lwIP's own short critical sections, which exist for
