@@ -177,6 +177,16 @@ static const struct cmdline_option cmdline_options[] = {
         .maximum = 65535,
     },
     {
+        .name = "download",
+        .kind = CMDLINE_STRING,
+        .default_value = "",
+        .values = "HOST:PORT (up to 127 characters)",
+        .description = "Connect to HOST:PORT (a name is looked up by DNS), read until the server closes, and "
+                       "print the byte count and CRC-32, or what went wrong: a way to check the way out.",
+        .value = kernel_options.download,
+        .string_size = sizeof kernel_options.download,
+    },
+    {
         .name = "loglevel",
         .kind = CMDLINE_INTEGER,
         .default_value = "6",

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #define CMDLINE_SELFTEST_MAX 32   // bytes, including the terminating NUL
+#define CMDLINE_DOWNLOAD_MAX 128  // bytes, including the terminating NUL
 
 // The parsed options. Valid after cmdline_parse (which first fills in every
 // default from the table, then applies the words of the command line).
@@ -38,6 +39,7 @@ struct kernel_options {
     // The network (net/).
     struct net_config ip;                   // ip=: DHCP, or a static address
     int echo_port;                          // echo=: a TCP echo service on this port; 0 = none
+    char download[CMDLINE_DOWNLOAD_MAX];    // download=HOST:PORT: read it all, print its CRC-32; "" = none
 };
 
 extern struct kernel_options kernel_options;

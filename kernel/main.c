@@ -23,7 +23,8 @@
  *   smp          every other CPU started, each with its own tick
  *
  * then one line, `hardway ready: cpus=N mem=M MiB ...`, and either the
- * self-test the command line asked for or the idle loop.
+ * self-test the command line asked for or the services: the goroutine
+ * runtime on every CPU, the network and what runs on it (kernel/services.c).
  */
 #include "acpi.h"
 #include "boot_info.h"
@@ -44,6 +45,7 @@
 #include "screen.h"
 #include "selftest.h"
 #include "serial.h"
+#include "services.h"
 #include "smp.h"
 #include "time.h"
 #include "timer.h"
@@ -188,5 +190,5 @@ void kernel_main(uint32_t loader_magic, uint32_t loader_info)
         bootchart_print();
     if (kernel_options.selftest[0])
         selftest_run(kernel_options.selftest);
-    smp_idle();
+    services_run();
 }

@@ -29,8 +29,11 @@ VMX_CPUS      ?= 2
 RUN_SMP       ?= auto
 ACCEL         ?= tcg
 # Command line for make run-kernel and make debug (the ISO's is in grub.cfg).
-CMDLINE       ?= loglevel=info
+CMDLINE       ?= loglevel=info echo=7
 GDB_PORT      ?= 1234
+# The guest's echo service (echo=7 on both command lines) is forwarded from
+# this port on the host's 127.0.0.1: `nc 127.0.0.1 7007` talks to it.
+RUN_ECHO_PORT ?= 7007
 
 .PHONY: image iso run run-kernel debug
 
@@ -70,12 +73,13 @@ $(VMX): images/hardway.vmx.in mk/image.mk
 # machine (a sub-make keeps that order under make -j as well).
 run: deps
 	@$(MAKE) --no-print-directory iso
-	tools/run-qemu --interactive --iso $(ISO) --smp $(RUN_SMP) --memory $(RUN_MEMORY_MB) --accel $(ACCEL)
+	tools/run-qemu --interactive --iso $(ISO) --smp $(RUN_SMP) --memory $(RUN_MEMORY_MB) --accel $(ACCEL) \
+	    --hostfwd tcp:127.0.0.1:$(RUN_ECHO_PORT)-:7
 
 run-kernel: deps
 	@$(MAKE) --no-print-directory kernel
 	tools/run-qemu --interactive --kernel $(KERNEL_ELF) --append "$(CMDLINE)" \
-	    --smp $(RUN_SMP) --memory $(RUN_MEMORY_MB) --accel $(ACCEL)
+	    --smp $(RUN_SMP) --memory $(RUN_MEMORY_MB) --accel $(ACCEL) --hostfwd tcp:127.0.0.1:$(RUN_ECHO_PORT)-:7
 
 debug: deps
 	@$(MAKE) --no-print-directory kernel

@@ -41,6 +41,9 @@
 
 // One card for now; the structure allows more.
 static struct netif net_interface;
+// Closed (under the core lock) once the interface has an address.
+static struct chan *net_interface_addressed;
+static bool net_interface_addressed_closed;
 
 static ip4_addr_t ip4_from_number(uint32_t address)
 {
@@ -135,6 +138,10 @@ static void net_interface_status_changed(struct netif *netif)
 {
     if (!netif_is_up(netif) || ip4_addr_isany_val(*netif_ip4_addr(netif)))
         return;
+    if (!net_interface_addressed_closed) {
+        net_interface_addressed_closed = true;
+        chan_close(net_interface_addressed);
+    }
     char address[16], netmask[16], gateway[16];
     ip4addr_ntoa_r(netif_ip4_addr(netif), address, sizeof address);
     ip4addr_ntoa_r(netif_ip4_netmask(netif), netmask, sizeof netmask);
@@ -181,6 +188,7 @@ bool net_device_start(struct net_device *device, const struct net_config *config
     ip4_addr_t address = ip4_from_number(config->dhcp ? 0 : config->address);
     ip4_addr_t netmask = ip4_from_number(config->dhcp ? 0 : net_config_netmask(config->prefix_length));
     ip4_addr_t gateway = ip4_from_number(config->dhcp ? 0 : config->gateway);
+    net_interface_addressed = chan_make(0, 0);
     LOCK_TCPIP_CORE();
     if (netif_add(&net_interface, &address, &netmask, &gateway, device, net_interface_init, ethernet_input) == NULL) {
         UNLOCK_TCPIP_CORE();
@@ -213,4 +221,9 @@ bool net_device_start(struct net_device *device, const struct net_config *config
     // Whatever arrived before the goroutine started.
     netpoll_signal(&device->interrupt);
     return true;
+}
+
+void net_device_wait_address(void)
+{
+    chan_receive(net_interface_addressed, NULL);   // closed: returns at once from then on
 }

@@ -70,4 +70,9 @@ struct net_device {
 // with a sentence in `error`, when lwIP refuses the interface.
 bool net_device_start(struct net_device *device, const struct net_config *config, char *error, size_t error_size);
 
+// Parks the calling goroutine until the interface net_device_start added
+// has an address (at once with a static one; with DHCP, once a lease
+// comes, which may be never).
+void net_device_wait_address(void);
+
 #endif

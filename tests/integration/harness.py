@@ -8,8 +8,10 @@ exit status. The kernel's interface (DESIGN.md) is what we test against:
   selftest NAME: ok | selftest NAME: FAIL <reason>   with selftest=NAME
   isa-debug-exit: status 1 for a pass, 3 or more for a failure
 
-Without a self-test the kernel stays up after "hardway ready", so boot tests
-ask run-qemu to stop QEMU once that line has been seen (--until). Self-test
+Without a self-test the kernel stays up after "hardway ready" (running its
+network services), so boot tests ask run-qemu to stop QEMU once that line
+has been seen (--until). Network tests keep it running in the background
+(`Guest`) while they talk to it through forwarded loopback ports. Self-test
 runs end by themselves through isa-debug-exit; the harness stops them only
 if they overrun.
 
@@ -27,7 +29,10 @@ import dataclasses
 import os
 import re
 import shlex
+import socket
 import subprocess
+import threading
+import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 RUN_QEMU = os.path.join(ROOT, "tools", "run-qemu")
@@ -135,3 +140,84 @@ def assert_ready(run, cpus, memory):
     assert int(fields["cpus"]) == cpus, f"ready line says cpus={fields['cpus']}, QEMU had -smp {cpus}"
     mem = int(fields["mem"])
     assert 0.9 * memory <= mem <= memory, f"ready line says mem={mem} MiB, QEMU had -m {memory}: not within 90-100 %"
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Guest:
+    """hardway running in QEMU in the background, for tests that talk to it
+    over the network: `forwards` maps guest TCP ports to host ports on
+    127.0.0.1 (QEMU's hostfwd). Use as a context manager; the console is
+    collected as it comes and printed when the test is done (pytest shows
+    it for failures)."""
+
+    def __init__(self, *, append="", smp=2, memory=256, forwards=None, timeout=600 * TIMEOUT_SCALE):
+        self.forwards = dict(forwards or {})
+        command = [RUN_QEMU, "--kernel", KERNEL_ELF, "--smp", str(smp), "--memory", str(memory),
+                   "--timeout", str(timeout), "--accel", "tcg"]
+        if append:
+            command += ["--append", append]
+        for guest_port, host_port in self.forwards.items():
+            command += ["--hostfwd", f"tcp:127.0.0.1:{host_port}-:{guest_port}"]
+        self.command = command
+        self._lines = []
+        self._changed = threading.Condition()
+
+    def __enter__(self):
+        self._process = subprocess.Popen(self.command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                         stderr=subprocess.STDOUT, cwd=ROOT)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        return self
+
+    def _read(self):
+        for raw in self._process.stdout:
+            line = TERMINAL_ESCAPE.sub("", raw.decode("utf-8", errors="replace")).rstrip("\r\n")
+            with self._changed:
+                self._lines.append(line)
+                self._changed.notify_all()
+        with self._changed:
+            self._changed.notify_all()
+
+    @property
+    def console(self):
+        with self._changed:
+            return "\n".join(self._lines)
+
+    def wait_for(self, pattern, timeout=TIMEOUT_KERNEL):
+        """The first console line matching `pattern` (a regex), waiting up
+        to `timeout` seconds for it; AssertionError if it never comes or
+        QEMU ends first."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        seen = 0
+        with self._changed:
+            while True:
+                for line in self._lines[seen:]:
+                    found = regex.search(line)
+                    if found:
+                        return found
+                seen = len(self._lines)
+                left = deadline - time.monotonic()
+                if left <= 0 or (self._process.poll() is not None and not self._reader.is_alive()):
+                    raise AssertionError(f"no console line matching {pattern!r} "
+                                         f"(QEMU {'ended' if self._process.poll() is not None else 'still running'})")
+                self._changed.wait(min(left, 0.5))
+
+    def __exit__(self, *exception):
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._reader.join(timeout=10)
+        print("$ " + shlex.join(self.command))
+        print("----- serial console -----")
+        print(self.console)
+        return False

@@ -36,6 +36,7 @@ static void assert_defaults(void)
     ck_assert_int_eq(kernel_options.gcstress, 0);
     ck_assert(kernel_options.ip.dhcp);
     ck_assert_int_eq(kernel_options.echo_port, 0);
+    ck_assert_str_eq(kernel_options.download, "");
 }
 
 START_TEST(empty_line_gives_defaults)
@@ -175,8 +176,9 @@ END_TEST
 
 START_TEST(network_options)
 {
-    cmdline_parse("ip=10.0.2.15/24,gw=10.0.2.2,dns=10.0.2.3 echo=7");
+    cmdline_parse("ip=10.0.2.15/24,gw=10.0.2.2,dns=10.0.2.3 echo=7 download=files.hardway.test:8080");
     assert_no_warnings();
+    ck_assert_str_eq(kernel_options.download, "files.hardway.test:8080");
     ck_assert(!kernel_options.ip.dhcp);
     ck_assert_uint_eq(kernel_options.ip.address, 0x0a00020f);
     ck_assert_uint_eq(kernel_options.ip.prefix_length, 24);
@@ -451,7 +453,7 @@ START_TEST(effective_options_are_printed)
     cmdline_print_options();
     ck_assert(fake_printk_has(LOG_INFO, "cmdline: procs=4 bootchart=1 selftest=ipi schedtrace=0 mallocdebug=0 memstats=0 "
                                         "gogc=100 gomemlimit=0 gctrace=0 gccheckmark=0 gcstress=0 ip=dhcp echo=0 "
-                                        "loglevel=6\n", NULL));
+                                        "download= loglevel=6\n", NULL));
     char value[16];
     ck_assert_int_eq(cmdline_format_value(cmdline_option_find("procs", 5), value, sizeof value), 1);
     ck_assert_str_eq(value, "4");
