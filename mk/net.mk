@@ -9,7 +9,7 @@
 # over lwIP's loopback interface.
 
 NET_TESTS       := $(patsubst tests/net/%.c,$(BUILD)/tests/net/%,$(wildcard tests/net/test_*.c))
-NET_TEST_CFLAGS  = $(RUNTIME_TEST_CFLAGS) $(LWIP_INCLUDES) -Itests/runtime
+NET_TEST_CFLAGS  = $(RUNTIME_TEST_CFLAGS) $(LWIP_INCLUDES) -Inet -Itests/runtime
 
 .PHONY: net-test
 

@@ -263,7 +263,12 @@ static void loopback_echo(void *unused)
     ck_assert_int_eq(test.error, ERR_OK);
     ck_assert_uint_eq(test.received_bytes, ECHO_BYTES);
     ck_assert_int_eq(memcmp(test.sent, test.received, ECHO_BYTES), 0);
+    // The server's FIN may come after this goroutine has returned: nothing
+    // of the client may still point at `test`, which lives on its stack.
     tcp_arg(test.client, NULL);
+    tcp_recv(test.client, NULL);
+    tcp_sent(test.client, NULL);
+    tcp_err(test.client, NULL);
     tcp_close(test.client);
     tcp_close(listener);
     UNLOCK_TCPIP_CORE();
