@@ -177,6 +177,17 @@ static const struct cmdline_option cmdline_options[] = {
         .maximum = 65535,
     },
     {
+        .name = "netbench",
+        .kind = CMDLINE_INTEGER,
+        .default_value = "0",
+        .values = "0..65535",
+        .description = "Serve make bench-net's requests on this port (receive or send a given number of "
+                       "bytes). 0 means none.",
+        .value = &kernel_options.netbench_port,
+        .minimum = 0,
+        .maximum = 65535,
+    },
+    {
         .name = "download",
         .kind = CMDLINE_STRING,
         .default_value = "",

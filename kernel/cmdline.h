@@ -39,6 +39,7 @@ struct kernel_options {
     // The network (net/).
     struct net_config ip;                   // ip=: DHCP, or a static address
     int echo_port;                          // echo=: a TCP echo service on this port; 0 = none
+    int netbench_port;                      // netbench=: make bench-net's guest service on this port; 0 = none
     char download[CMDLINE_DOWNLOAD_MAX];    // download=HOST:PORT: read it all, print its CRC-32; "" = none
 };
 

@@ -14,6 +14,7 @@
 #include "drivers/e1000_attach.h"
 #include "download.h"
 #include "echo.h"
+#include "netbench.h"
 #include "net.h"
 #include "netif.h"
 #include "netpoll.h"
@@ -37,6 +38,12 @@ static void services_start_network(void)
         enum net_error failure;
         if (!echo_start((uint16_t)kernel_options.echo_port, &failure))
             log_warning("echo: cannot listen on port %d: %s\n", kernel_options.echo_port,
+                        net_error_string(failure));
+    }
+    if (kernel_options.netbench_port) {
+        enum net_error failure;
+        if (!netbench_start((uint16_t)kernel_options.netbench_port, &failure))
+            log_warning("netbench: cannot listen on port %d: %s\n", kernel_options.netbench_port,
                         net_error_string(failure));
     }
     if (kernel_options.download[0]) {

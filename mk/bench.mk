@@ -174,3 +174,16 @@ $(BENCH_GC_DIR)/gc-ours $(BENCH_GC_DIR)/gc-boehm $(BENCH_GC_DIR)/gc-glibc: \
 $(BENCH_GC_DIR)/gc-go: $(wildcard tests/bench/gc/*.go)
 	@mkdir -p $(dir $@)
 	cd tests/bench/gc && $(BENCH_SCHED_GO_ENV) go build -o $(abspath $@) $(notdir $^)
+
+# bench-net: TCP through hardway's network (QEMU, TCG, user networking, the
+# e1000) beside two host processes on 127.0.0.1 -- throughput each way,
+# connection rate, request/response latency; see tools/bench-net.
+BENCH_NET_RUNS ?= 3
+
+.PHONY: bench-net
+
+bench: bench-net
+
+bench-net: deps
+	@$(MAKE) --no-print-directory kernel
+	tools/bench-net --runs $(BENCH_NET_RUNS)

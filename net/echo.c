@@ -5,8 +5,8 @@
  * side; then the service closes too. Users check their network with it,
  * the QEMU tests drive data through the whole path with it (host client
  * -> QEMU -> e1000 -> lwIP -> this goroutine -> back), and make bench-net
- * measures with it. One goroutine accepts; one goroutine per connection
- * reads and writes back, so a slow client holds up only itself.
+ * uses it too. net_serve gives each connection a goroutine that reads and
+ * writes back, so a slow client holds up only itself.
  */
 #include "echo.h"
 #include "malloc.h"
@@ -40,30 +40,18 @@ static void echo_connection(void *argument)
     net_close(conn);
 }
 
-static void echo_accept_loop(void *argument)
-{
-    struct net_listener *listener = argument;
-    for (;;) {
-        enum net_error error;
-        struct net_conn *conn = net_accept(listener, &error);
-        if (conn == NULL) {
-            if (error == NET_ERROR_CLOSED)
-                return;
-            runtime_printf("echo: accept failed: %s\n", net_error_string(error));
-            gosleep(10 * 1000 * 1000);   // (out of memory, say: try again soon)
-            continue;
-        }
-        go(echo_connection, conn);
-    }
-}
-
 bool echo_start(uint16_t port, enum net_error *error)
 {
     struct net_address local = { .ip = NET_IPV4_ANY, .port = port };
     struct net_listener *listener = net_listen(&local, 0, error);
     if (listener == NULL)
         return false;
+    if (!net_serve(listener, echo_connection)) {
+        net_listener_close(listener);
+        if (error)
+            *error = NET_ERROR_NO_MEMORY;
+        return false;
+    }
     runtime_printf("echo: listening on port %u\n", (unsigned)port);
-    go(echo_accept_loop, listener);
     return true;
 }

@@ -134,6 +134,12 @@ void net_listener_set_deadline(struct net_listener *listener, uint64_t deadline_
 // rule above).
 void net_listener_close(struct net_listener *listener);
 
+// Serves `listener` (net/net_serve.c): a goroutine accepts, and each
+// connection goes to handler(conn) on a goroutine of its own, which owns
+// it (closes it). Runs until the listener is closed. False when out of
+// memory to start.
+bool net_serve(struct net_listener *listener, void (*handler)(void *conn));
+
 /* --- Connections (net/net_tcp.c) ------------------------------------------------ */
 
 // Connects to `remote`, waiting at most `timeout_ns` (0: as long as lwIP

@@ -453,7 +453,7 @@ START_TEST(effective_options_are_printed)
     cmdline_print_options();
     ck_assert(fake_printk_has(LOG_INFO, "cmdline: procs=4 bootchart=1 selftest=ipi schedtrace=0 mallocdebug=0 memstats=0 "
                                         "gogc=100 gomemlimit=0 gctrace=0 gccheckmark=0 gcstress=0 ip=dhcp echo=0 "
-                                        "download= loglevel=6\n", NULL));
+                                        "netbench=0 download= loglevel=6\n", NULL));
     char value[16];
     ck_assert_int_eq(cmdline_format_value(cmdline_option_find("procs", 5), value, sizeof value), 1);
     ck_assert_str_eq(value, "4");
