@@ -42,12 +42,19 @@ def test_dhcp_lease_from_qemu():
                              "dns": "10.0.2.3", "how": "dhcp"}
 
 
-def test_static_address_without_dhcp():
-    run = boot(kernel=KERNEL_ELF, append="ip=10.0.2.20/24,gw=10.0.2.2,dns=10.0.2.3", smp=2, memory=MEMORY_MIB,
-               timeout=TIMEOUT_KERNEL, until=[ADDRESS_LINE.pattern])
-    assert _address(run) == {"address": "10.0.2.20", "netmask": "255.255.255.0", "gateway": "10.0.2.2",
-                             "dns": "10.0.2.3", "how": "static"}
-    assert not run.lines_containing("DHCP"), "DHCP ran although ip= gave an address"
+def test_static_address_without_dhcp_serves():
+    # QEMU's user networking forwards to the address its DHCP server would
+    # give (10.0.2.15), so that is the static address here.
+    with Guest(append=f"ip=10.0.2.15/24,gw=10.0.2.2,dns=10.0.2.3 echo={ECHO_PORT}",
+               forwards={ECHO_PORT: free_port()}) as guest:
+        found = guest.wait_for(ADDRESS_LINE.pattern)
+        guest.wait_for(rf"echo: listening on port {ECHO_PORT}")
+        data = os.urandom(64 * 1024)
+        assert _echo(guest.forwards[ECHO_PORT], data) == data, "the echo differs from what was sent"
+        console = guest.console
+    assert found.groupdict() == {"address": "10.0.2.15", "netmask": "255.255.255.0", "gateway": "10.0.2.2",
+                                 "dns": "10.0.2.3", "how": "static"}
+    assert "DHCP" not in console, "DHCP ran although ip= gave an address"
 
 
 def test_no_card_is_said_and_the_image_keeps_running():
