@@ -21,6 +21,15 @@
 #include "printk.h"
 #include "runtime.h"
 
+// Starts one service the command line asked for (port 0: not asked);
+// a failure is a warning, and the rest go on.
+static void services_start_server(const char *name, int port, bool (*start)(uint16_t, enum net_error *))
+{
+    enum net_error failure;
+    if (port != 0 && !start((uint16_t)port, &failure))
+        log_warning("%s: cannot listen on port %d: %s\n", name, port, net_error_string(failure));
+}
+
 static void services_start_network(void)
 {
     net_init();
@@ -34,18 +43,8 @@ static void services_start_network(void)
         log_warning("net: no network: %s\n", error);
         return;
     }
-    if (kernel_options.echo_port) {
-        enum net_error failure;
-        if (!echo_start((uint16_t)kernel_options.echo_port, &failure))
-            log_warning("echo: cannot listen on port %d: %s\n", kernel_options.echo_port,
-                        net_error_string(failure));
-    }
-    if (kernel_options.netbench_port) {
-        enum net_error failure;
-        if (!netbench_start((uint16_t)kernel_options.netbench_port, &failure))
-            log_warning("netbench: cannot listen on port %d: %s\n", kernel_options.netbench_port,
-                        net_error_string(failure));
-    }
+    services_start_server("echo", kernel_options.echo_port, echo_start);
+    services_start_server("netbench", kernel_options.netbench_port, netbench_start);
     if (kernel_options.download[0]) {
         net_device_wait_address();   // dialing out needs an address and a route
         download_start(kernel_options.download);

@@ -134,11 +134,11 @@ void net_listener_set_deadline(struct net_listener *listener, uint64_t deadline_
 // rule above).
 void net_listener_close(struct net_listener *listener);
 
-// Serves `listener` (net/net_serve.c): a goroutine accepts, and each
-// connection goes to handler(conn) on a goroutine of its own, which owns
-// it (closes it). Runs until the listener is closed. False when out of
-// memory to start.
-bool net_serve(struct net_listener *listener, void (*handler)(void *conn));
+// A TCP service (net/net_serve.c): listens on `port` of every local
+// address, says "NAME: listening on port N" on the console, and hands each
+// connection to handler(conn) on a goroutine of its own, which owns it
+// (closes it). False, with *error set, when it cannot listen.
+bool net_serve(const char *name, uint16_t port, void (*handler)(void *conn), enum net_error *error);
 
 /* --- Connections (net/net_tcp.c) ------------------------------------------------ */
 

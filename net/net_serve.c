@@ -1,7 +1,7 @@
 /*
- * net_serve.c: the accept loop every TCP service writes (net.h's
- * net_serve), written once: one goroutine accepts, and each connection is
- * handed to a goroutine of its own, as Go's servers do.
+ * net_serve.c: what every TCP service writes (net.h's net_serve), written
+ * once: listen, then one goroutine accepts and each connection is handed
+ * to a goroutine of its own, as Go's servers do.
  */
 #include "net.h"
 #include "malloc.h"
@@ -31,12 +31,21 @@ static void net_serve_loop(void *argument)
     }
 }
 
-bool net_serve(struct net_listener *listener, goroutine_function handler)
+bool net_serve(const char *name, uint16_t port, goroutine_function handler, enum net_error *error)
 {
-    struct net_server *server = runtime_malloc(sizeof *server);
-    if (server == NULL)
+    struct net_address local = { .ip = NET_IPV4_ANY, .port = port };
+    struct net_listener *listener = net_listen(&local, 0, error);
+    if (listener == NULL)
         return false;
+    struct net_server *server = runtime_malloc(sizeof *server);
+    if (server == NULL) {
+        net_listener_close(listener);
+        if (error)
+            *error = NET_ERROR_NO_MEMORY;
+        return false;
+    }
     *server = (struct net_server){ listener, handler };
     go(net_serve_loop, server);
+    runtime_printf("%s: listening on port %u\n", name, (unsigned)port);
     return true;
 }

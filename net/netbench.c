@@ -72,16 +72,5 @@ done:
 
 bool netbench_start(uint16_t port, enum net_error *error)
 {
-    struct net_address local = { .ip = NET_IPV4_ANY, .port = port };
-    struct net_listener *listener = net_listen(&local, 0, error);
-    if (listener == NULL)
-        return false;
-    if (!net_serve(listener, netbench_connection)) {
-        net_listener_close(listener);
-        if (error)
-            *error = NET_ERROR_NO_MEMORY;
-        return false;
-    }
-    runtime_printf("netbench: listening on port %u\n", (unsigned)port);
-    return true;
+    return net_serve("netbench", port, netbench_connection, error);
 }

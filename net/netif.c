@@ -67,27 +67,22 @@ static err_t net_device_linkoutput(struct netif *netif, struct pbuf *p)
         pbuf_copy_partial(p, gathered, p->tot_len, 0);
         sent = device->operations->transmit(device, gathered, p->tot_len);
     }
-    if (!sent) {
-        device->frames_not_sent++;
-        return ERR_MEM;   // lwIP drops it; TCP resends
-    }
-    return ERR_OK;
+    // A full ring: lwIP drops the frame (the driver counts it) and TCP resends.
+    return sent ? ERR_OK : ERR_MEM;
 }
 
 /* --- Frames in ----------------------------------------------------------- */
 
 static void net_device_deliver(void *context, const void *frame, size_t length)
 {
-    struct net_device *device = context;
+    struct netif *netif = context;
     if (length > NET_FRAME_MAX + 4)
         return;   // (a VLAN tag is four bytes more; lwIP drops what it cannot read)
     struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)length, PBUF_POOL);
-    if (p == NULL) {
-        device->frames_dropped_no_memory++;
-        return;
-    }
+    if (p == NULL)
+        return;   // no memory: dropped, as the wire may drop it; TCP resends
     pbuf_take(p, frame, (u16_t)length);
-    if (net_interface.input(p, &net_interface) != ERR_OK)
+    if (netif->input(p, netif) != ERR_OK)
         pbuf_free(p);
 }
 
@@ -120,7 +115,7 @@ static void net_device_loop(void *argument)
         size_t received;
         do {
             LOCK_TCPIP_CORE();
-            received = device->operations->receive(device, net_device_deliver, device, NET_DEVICE_BUDGET);
+            received = device->operations->receive(device, net_device_deliver, &net_interface, NET_DEVICE_BUDGET);
             device->operations->reclaim(device);
             net_device_check_link(device);
             UNLOCK_TCPIP_CORE();

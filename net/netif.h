@@ -60,9 +60,6 @@ struct net_device {
     void *driver;                                // the driver's own state
     // Signalled by the driver's interrupt handler (netpoll.h).
     struct netpoll_event interrupt;
-    // Counted by the glue.
-    uint64_t frames_dropped_no_memory;           // received, but no pbuf to put them in
-    uint64_t frames_not_sent;                    // lwIP sent, the card's ring was full
 };
 
 // Adds `device` to lwIP (net_init must have started it) as the default

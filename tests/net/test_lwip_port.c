@@ -18,6 +18,7 @@
 #include "lwip/sys.h"
 #include "lwip/tcp.h"
 #include "lwip/tcpip.h"
+#include "net.h"
 #include "runtime.h"
 #include <check.h>
 #include <stdlib.h>
@@ -117,19 +118,6 @@ END_TEST
 
 /* --- lwIP's thread and the core lock ------------------------------------------- */
 
-static void initialised(void *argument)
-{
-    chan_send(argument, NULL);
-}
-
-// Starts lwIP (its thread is a goroutine) and waits until it is ready.
-static void start_lwip(void)
-{
-    struct chan *ready = chan_make(0, 1);
-    tcpip_init(initialised, ready);
-    chan_receive(ready, NULL);
-    chan_free(ready);
-}
 
 /* --- TCP over the loopback interface ------------------------------------------ */
 
@@ -232,7 +220,7 @@ static err_t client_connected(void *argument, struct tcp_pcb *pcb, err_t error)
 static void loopback_echo(void *unused)
 {
     (void)unused;
-    start_lwip();
+    net_init();   // lwIP's thread, a goroutine, started and ready
     struct echo_test test = { .done = chan_make(0, 1), .error = ERR_OK };
     test.sent = malloc(ECHO_BYTES);
     test.received = malloc(ECHO_BYTES);
@@ -285,7 +273,7 @@ END_TEST
 static void call_without_the_lock(void *unused)
 {
     (void)unused;
-    start_lwip();
+    net_init();   // lwIP's thread, a goroutine, started and ready
     tcp_new();   // must die here
 }
 
