@@ -10,6 +10,13 @@
  * Transmit: lwIP calls linkoutput with the core lock held; a frame in one
  * pbuf goes to the driver as it is, a chained one is gathered first.
  *
+ * Checksums: when the card can finish TCP checksums, lwIP leaves them out
+ * and linkoutput hands each segment to the card with its pseudo-header
+ * summed in (checksum_offload.c). On receive the card says per frame which
+ * checksums it verified; the interface's check flags are set for that
+ * frame alone before it goes up, which is safe because lwIP handles the
+ * frame to the end within ethernet_input, under the core lock we hold.
+ *
  * Addresses: DHCP (lwIP's client, which retries by itself) or the static
  * configuration. The status callback prints the address once the interface
  * has one; a watcher goroutine says, every NET_DHCP_REMINDER_NS, that no
@@ -41,6 +48,8 @@
 
 // One card for now; the structure allows more.
 static struct netif net_interface;
+// The interface's lwIP checksum flags between received frames.
+static uint16_t net_interface_checksum_flags;
 // Closed (under the core lock) once the interface has an address.
 static struct chan *net_interface_addressed;
 static bool net_interface_addressed_closed;
@@ -59,21 +68,24 @@ static err_t net_device_linkoutput(struct netif *netif, struct pbuf *p)
     struct net_device *device = netif->state;
     if (p->tot_len > NET_FRAME_MAX)
         return ERR_BUF;
-    bool sent;
-    if (p->next == NULL) {
-        sent = device->operations->transmit(device, p->payload, p->len);
-    } else {
+    uint8_t *frame = p->payload;
+    if (p->next != NULL) {
         static uint8_t gathered[NET_FRAME_MAX];   // the core lock serialises us
         pbuf_copy_partial(p, gathered, p->tot_len, 0);
-        sent = device->operations->transmit(device, gathered, p->tot_len);
+        frame = gathered;
     }
+    // lwIP rewrites a segment's checksum field each time it sends it, so
+    // seeding it in place leaves nothing behind for a retransmission.
+    struct net_transmit_checksum checksum;
+    bool offload = device->transmit_checksum && net_checksum_offload_prepare(frame, p->tot_len, &checksum);
+    bool sent = device->operations->transmit(device, frame, p->tot_len, offload ? &checksum : NULL);
     // A full ring: lwIP drops the frame (the driver counts it) and TCP resends.
     return sent ? ERR_OK : ERR_MEM;
 }
 
 /* --- Frames in ----------------------------------------------------------- */
 
-static void net_device_deliver(void *context, const void *frame, size_t length)
+static void net_device_deliver(void *context, const void *frame, size_t length, unsigned verified)
 {
     struct netif *netif = context;
     if (length > NET_FRAME_MAX + 4)
@@ -82,8 +94,10 @@ static void net_device_deliver(void *context, const void *frame, size_t length)
     if (p == NULL)
         return;   // no memory: dropped, as the wire may drop it; TCP resends
     pbuf_take(p, frame, (u16_t)length);
+    NETIF_SET_CHECKSUM_CTRL(netif, net_checksum_offload_receive_flags(net_interface_checksum_flags, verified));
     if (netif->input(p, netif) != ERR_OK)
         pbuf_free(p);
+    NETIF_SET_CHECKSUM_CTRL(netif, net_interface_checksum_flags);
 }
 
 static void net_device_check_link(struct net_device *device)
@@ -175,6 +189,13 @@ static err_t net_interface_init(struct netif *netif)
     netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
     netif->output = etharp_output;
     netif->linkoutput = net_device_linkoutput;
+    // Everything in software, unless the card finishes TCP checksums: then
+    // lwIP leaves them out, and checks them only in frames from the card
+    // (net_device_deliver; checksum_offload.c says why).
+    net_interface_checksum_flags = NETIF_CHECKSUM_ENABLE_ALL;
+    if (device->transmit_checksum)
+        net_interface_checksum_flags &= (uint16_t)~(NETIF_CHECKSUM_GEN_TCP | NETIF_CHECKSUM_CHECK_TCP);
+    NETIF_SET_CHECKSUM_CTRL(netif, net_interface_checksum_flags);
     return ERR_OK;
 }
 

@@ -26,6 +26,7 @@
 #ifndef HARDWAY_NET_NETIF_H
 #define HARDWAY_NET_NETIF_H
 
+#include "checksum_offload.h"
 #include "net_config.h"
 #include "netpoll.h"
 #include <stdbool.h>
@@ -38,11 +39,16 @@ struct net_device;
 // core lock held, so the driver needs no lock of its own for them.
 struct net_device_operations {
     // Queues one Ethernet frame (without the CRC) for sending; false when
-    // the card's ring is full or the frame is unacceptable.
-    bool (*transmit)(struct net_device *device, const void *frame, size_t length);
+    // the card's ring is full or the frame is unacceptable. With `checksum`
+    // not NULL (only when the device has transmit_checksum) the card
+    // finishes the frame's TCP checksum (checksum_offload.h).
+    bool (*transmit)(struct net_device *device, const void *frame, size_t length,
+                     const struct net_transmit_checksum *checksum);
     // Hands up to `budget` received frames to `deliver`, in order; returns
-    // how many. The frame is valid only during the call.
-    size_t (*receive)(struct net_device *device, void (*deliver)(void *context, const void *frame, size_t length),
+    // how many. The frame is valid only during the call; `verified` holds
+    // the NET_VERIFIED_* bits for the checksums the card found right.
+    size_t (*receive)(struct net_device *device,
+                      void (*deliver)(void *context, const void *frame, size_t length, unsigned verified),
                       void *context, size_t budget);
     // Collects finished transmissions (frees their descriptors).
     void (*reclaim)(struct net_device *device);
@@ -56,6 +62,7 @@ struct net_device {
     const char *name;                            // "e1000", for messages
     uint8_t mac[6];
     uint16_t mtu;                                // 1500 for Ethernet
+    bool transmit_checksum;                      // the card can finish TCP checksums
     const struct net_device_operations *operations;
     void *driver;                                // the driver's own state
     // Signalled by the driver's interrupt handler (netpoll.h).

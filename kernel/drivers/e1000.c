@@ -30,8 +30,9 @@
  * Transmitting. Every transmit descriptor owns a 2048-byte buffer too: a
  * frame is copied into the buffer of the descriptor at TDT, the descriptor
  * is filled in (length, EOP, IFCS "insert the CRC", RS "report status") and
- * TDT is advanced past it; the device sends descriptors from TDH up to TDT
- * and sets DD in each when done. Software reclaims descriptors from
+ * TDT is advanced past it (a frame whose checksum the device is to compute
+ * may take a context descriptor before it: see Checksums below); the
+ * device sends descriptors from TDH up to TDT and sets DD in each when done. Software reclaims descriptors from
  * transmit_clean while DD is set. Copying costs a memcpy per frame and buys
  * simplicity: the caller's frame is free again at once, and no reference to
  * network-stack memory outlives the call. (Zero-copy would hand the stack's
@@ -54,6 +55,24 @@
  * so that every check of DD really reads memory the device may have just
  * written.
  *
+ * Checksums. The device verifies the IPv4 header and TCP/UDP checksums of
+ * what it receives (RXCSUM.IPOFLD and TUOFLD) and reports, per frame, which
+ * it checked (IPCS, TCPCS) and which were wrong (IPE, TCPE), unless IXSM
+ * says to ignore all of that. Only "checked and right" goes up to the
+ * caller; a frame the device found wrong is still delivered, unverified,
+ * so that the network stack checks it itself and has the last word, as
+ * Linux's e1000 does. On transmit the device computes a TCP or UDP checksum
+ * when the frame's data descriptor asks for it (an extended descriptor with
+ * POPTS.TXSM); where the checksum starts and where it goes come from the
+ * last context descriptor queued before it, which the device keeps. The
+ * driver remembers what it last queued and writes a context descriptor only
+ * when a frame's layout differs, so a stream of TCP segments over IPv4 with
+ * the same header length costs one context descriptor in all. Context
+ * descriptors ask for status (RS) too, so that reclaiming can walk the ring
+ * checking DD in every descriptor; they are not counted as frames. The
+ * IPv4 header checksum is not offloaded: the stack computes it over twenty
+ * bytes, and leaving it to the card would tie the interface to IPv4.
+ *
  * Interrupts are handled NAPI-style (see e1000.h): the interrupt handler
  * only masks the device; the thread that runs the driver does the work and
  * unmasks when done, so under load the device raises no interrupts at all.
@@ -69,12 +88,9 @@
  * hanging it.
  *
  * Not done here, and where it would go:
- *   - Checksum offload. Receive: set RXCSUM.IPOFLD/TUOFLD in e1000_init;
- *     e1000_receive would then pass the descriptor's IPCS/TCPCS status and
- *     IPE/TCPE errors to the caller instead of ignoring them. Transmit: a
- *     context descriptor (DEXT, with IPCSS/TUCSS offsets) before the frame's
- *     data descriptors, or the legacy descriptor's CSO/CSS with IC set, in
- *     e1000_transmit.
+ *   - TCP segmentation offload (a context descriptor with TSE, then one
+ *     large frame over several data descriptors), which would need frames
+ *     larger than a buffer.
  *   - Interrupt moderation (ITR, RDTR, RADV): off; NAPI already stops
  *     interrupts under load.
  *   - Multicast filtering (the MTA is cleared, so no multicast is received),
@@ -347,6 +363,7 @@ static void e1000_start_receiver(struct e1000 *nic)
     e1000_write(nic, E1000_RDT, E1000_RECEIVE_DESCRIPTORS - 1);   // all but one to the device
     e1000_write(nic, E1000_RDTR, 0);   // interrupt as soon as a frame is in
     e1000_write(nic, E1000_RADV, 0);
+    e1000_write(nic, E1000_RXCSUM, E1000_RXCSUM_IPOFLD | E1000_RXCSUM_TUOFLD);
 
     // On: broadcast accepted, 2048-byte buffers, CRC stripped (the network
     // stack has no use for it), no promiscuity, no loopback, no long
@@ -370,6 +387,7 @@ static void e1000_start_transmitter(struct e1000 *nic)
     }
     nic->transmit_next = 0;
     nic->transmit_clean = 0;
+    nic->transmit_context_loaded = false;   // a reset device holds no context
     e1000_compiler_barrier();
 
     e1000_write(nic, E1000_TDBAL, (uint32_t)nic->transmit_ring_physical);
@@ -417,9 +435,18 @@ void e1000_mac_address(const struct e1000 *nic, uint8_t out[E1000_MAC_ADDRESS_LE
 
 // ---- Transmitting ---------------------------------------------------------------------
 
-static uint32_t e1000_transmit_in_flight(const struct e1000 *nic)
+// Descriptors software may fill now: one always stays empty (see the essay).
+static uint32_t e1000_transmit_free(const struct e1000 *nic)
 {
-    return (nic->transmit_next + E1000_TRANSMIT_DESCRIPTORS - nic->transmit_clean) % E1000_TRANSMIT_DESCRIPTORS;
+    uint32_t in_flight =
+        (nic->transmit_next + E1000_TRANSMIT_DESCRIPTORS - nic->transmit_clean) % E1000_TRANSMIT_DESCRIPTORS;
+    return E1000_TRANSMIT_DESCRIPTORS - 1 - in_flight;
+}
+
+// A context descriptor carries no frame: extended (DEXT) with type 0.
+static bool e1000_is_context_descriptor(volatile struct e1000_transmit_data_descriptor *descriptor)
+{
+    return (descriptor->command & E1000_TRANSMIT_COMMAND_DEXT) && !(descriptor->type_length & 0xF0);
 }
 
 size_t e1000_transmit_reclaim(struct e1000 *nic)
@@ -431,11 +458,16 @@ size_t e1000_transmit_reclaim(struct e1000 *nic)
         if (!(status & E1000_TRANSMIT_STATUS_DD))
             break;   // the device sends in order: nothing after this one is done either
         e1000_compiler_barrier();
-        if (status & (E1000_TRANSMIT_STATUS_EC | E1000_TRANSMIT_STATUS_LC)) {
+        // Legacy and data descriptors share the fields read here.
+        volatile struct e1000_transmit_data_descriptor *frame =
+            (volatile struct e1000_transmit_data_descriptor *)descriptor;
+        if (e1000_is_context_descriptor(frame)) {
+            // a checksum layout, not a frame
+        } else if (status & (E1000_TRANSMIT_STATUS_EC | E1000_TRANSMIT_STATUS_LC)) {
             nic->counters.transmit_errors++;
         } else {
             nic->counters.transmitted_frames++;
-            nic->counters.transmitted_bytes += descriptor->length;
+            nic->counters.transmitted_bytes += frame->length;
         }
         descriptor->status = 0;
         nic->transmit_clean = (nic->transmit_clean + 1) % E1000_TRANSMIT_DESCRIPTORS;
@@ -444,34 +476,78 @@ size_t e1000_transmit_reclaim(struct e1000 *nic)
     return reclaimed;
 }
 
-bool e1000_transmit(struct e1000 *nic, const void *frame, size_t length)
+// Queues a context descriptor saying where TCP/UDP checksums start and go,
+// for the data descriptors after it.
+static void e1000_queue_context(struct e1000 *nic, const struct e1000_transmit_checksum *checksum)
 {
-    if (length < E1000_FRAME_MINIMUM || length > E1000_BUFFER_SIZE) {
+    volatile struct e1000_transmit_context_descriptor *context =
+        (volatile struct e1000_transmit_context_descriptor *)&nic->transmit_ring[nic->transmit_next];
+    context->ip_checksum_start = 0;   // the IPv4 header checksum is the stack's (see the essay)
+    context->ip_checksum_offset = 0;
+    context->ip_checksum_end = 0;
+    context->checksum_start = checksum->start;
+    context->checksum_offset = (uint8_t)(checksum->start + checksum->offset);
+    context->checksum_end = 0;   // to the end of each frame
+    context->payload_length[0] = context->payload_length[1] = context->payload_length[2] = 0;
+    context->status = 0;
+    context->header_length = 0;
+    context->maximum_segment_size = 0;
+    context->command = E1000_TRANSMIT_COMMAND_DEXT | E1000_TRANSMIT_COMMAND_RS;
+    nic->transmit_context = *checksum;
+    nic->transmit_context_loaded = true;
+    nic->counters.transmit_contexts++;
+    nic->transmit_next = (nic->transmit_next + 1) % E1000_TRANSMIT_DESCRIPTORS;
+}
+
+bool e1000_transmit(struct e1000 *nic, const void *frame, size_t length,
+                    const struct e1000_transmit_checksum *checksum)
+{
+    if (length < E1000_FRAME_MINIMUM || length > E1000_BUFFER_SIZE ||
+        (checksum && (checksum->start + checksum->offset > UINT8_MAX ||
+                      (size_t)checksum->start + checksum->offset + 2 > length))) {
         nic->counters.transmit_bad_length++;
         return false;
     }
-    // One descriptor always stays empty (see the essay): count - 1 in flight
-    // is full. Reclaiming only when full keeps the common path short.
-    if (e1000_transmit_in_flight(nic) == E1000_TRANSMIT_DESCRIPTORS - 1) {
+    bool new_context = checksum && (!nic->transmit_context_loaded ||
+                                    nic->transmit_context.start != checksum->start ||
+                                    nic->transmit_context.offset != checksum->offset);
+    uint32_t needed = new_context ? 2 : 1;
+    // Reclaiming only when the ring looks full keeps the common path short.
+    if (e1000_transmit_free(nic) < needed) {
         e1000_transmit_reclaim(nic);
-        if (e1000_transmit_in_flight(nic) == E1000_TRANSMIT_DESCRIPTORS - 1) {
+        if (e1000_transmit_free(nic) < needed) {
             nic->counters.transmit_ring_full++;
             return false;
         }
     }
+    if (new_context)
+        e1000_queue_context(nic, checksum);
 
     uint32_t index = nic->transmit_next;
     memcpy(nic->transmit_buffers + (size_t)index * E1000_BUFFER_SIZE, frame, length);
-    volatile struct e1000_transmit_descriptor *descriptor = &nic->transmit_ring[index];
-    descriptor->buffer_address = e1000_transmit_buffer_physical(nic, index);
-    descriptor->length = (uint16_t)length;
-    descriptor->checksum_offset = 0;
-    descriptor->checksum_start = 0;
-    descriptor->special = 0;
-    descriptor->status = 0;
-    // Checksum offload would go here: IC with checksum_offset/checksum_start,
-    // or a context descriptor before this one.
-    descriptor->command = E1000_TRANSMIT_COMMAND_EOP | E1000_TRANSMIT_COMMAND_IFCS | E1000_TRANSMIT_COMMAND_RS;
+    uint8_t command = E1000_TRANSMIT_COMMAND_EOP | E1000_TRANSMIT_COMMAND_IFCS | E1000_TRANSMIT_COMMAND_RS;
+    if (checksum) {
+        // An extended data descriptor, under the context queued last.
+        volatile struct e1000_transmit_data_descriptor *descriptor =
+            (volatile struct e1000_transmit_data_descriptor *)&nic->transmit_ring[index];
+        descriptor->buffer_address = e1000_transmit_buffer_physical(nic, index);
+        descriptor->length = (uint16_t)length;
+        descriptor->type_length = E1000_TRANSMIT_DTYP_DATA;
+        descriptor->status = 0;
+        descriptor->options = E1000_TRANSMIT_OPTION_TXSM;
+        descriptor->special = 0;
+        descriptor->command = command | E1000_TRANSMIT_COMMAND_DEXT;
+        nic->counters.transmit_checksum_offloaded++;
+    } else {
+        volatile struct e1000_transmit_descriptor *descriptor = &nic->transmit_ring[index];
+        descriptor->buffer_address = e1000_transmit_buffer_physical(nic, index);
+        descriptor->length = (uint16_t)length;
+        descriptor->checksum_offset = 0;
+        descriptor->checksum_start = 0;
+        descriptor->special = 0;
+        descriptor->status = 0;
+        descriptor->command = command;
+    }
 
     nic->transmit_next = (index + 1) % E1000_TRANSMIT_DESCRIPTORS;
     // The buffer and descriptor must be in memory before the device sees
@@ -483,7 +559,25 @@ bool e1000_transmit(struct e1000 *nic, const void *frame, size_t length)
 
 // ---- Receiving -----------------------------------------------------------------------
 
-size_t e1000_receive(struct e1000 *nic, void (*deliver)(void *context, const void *frame, size_t length),
+// What the device checked of a good frame and found right (E1000_VERIFIED_*).
+static unsigned e1000_checksums_verified(struct e1000 *nic, uint8_t status, uint8_t errors)
+{
+    if (status & E1000_RECEIVE_STATUS_IXSM)
+        return 0;
+    unsigned verified = 0;
+    if ((status & E1000_RECEIVE_STATUS_IPCS) && !(errors & E1000_RECEIVE_ERROR_IPE))
+        verified |= E1000_VERIFIED_IPV4_HEADER;
+    if ((status & E1000_RECEIVE_STATUS_TCPCS) && !(errors & E1000_RECEIVE_ERROR_TCPE)) {
+        verified |= E1000_VERIFIED_TCP_UDP;
+        nic->counters.receive_checksum_verified++;
+    }
+    if (errors & (E1000_RECEIVE_ERROR_IPE | E1000_RECEIVE_ERROR_TCPE))
+        nic->counters.receive_checksum_errors++;
+    return verified;
+}
+
+size_t e1000_receive(struct e1000 *nic,
+                     void (*deliver)(void *context, const void *frame, size_t length, unsigned verified),
                      void *context, size_t budget)
 {
     size_t delivered = 0;
@@ -519,10 +613,10 @@ size_t e1000_receive(struct e1000 *nic, void (*deliver)(void *context, const voi
             nic->counters.receive_oversized++;
             nic->receive_discarding = true;
         } else if ((errors & E1000_RECEIVE_ERRORS_FRAME) || length == 0 || length > E1000_BUFFER_SIZE) {
-            // Checksum offload would look at IPCS/TCPCS and IPE/TCPE here.
             nic->counters.receive_errors++;
         } else {
-            deliver(context, nic->receive_buffers + (size_t)index * E1000_BUFFER_SIZE, length);
+            deliver(context, nic->receive_buffers + (size_t)index * E1000_BUFFER_SIZE, length,
+                    e1000_checksums_verified(nic, status, errors));
             nic->counters.received_frames++;
             nic->counters.received_bytes += length;
             delivered++;

@@ -67,11 +67,21 @@ struct e1000_counters {
     uint64_t received_bytes;
     uint64_t receive_errors;        // frames the device marked bad (CRC, symbol, ...): dropped
     uint64_t receive_oversized;     // frames that spanned several buffers (no EOP): dropped whole
+    uint64_t receive_checksum_verified;   // frames whose TCP/UDP checksum the device found right
+    uint64_t receive_checksum_errors;     // frames with a checksum it found wrong: delivered unverified
     uint64_t transmitted_frames;    // completed by the device (reclaimed with DD set)
     uint64_t transmitted_bytes;
     uint64_t transmit_errors;       // completed but not sent: excess or late collisions
+    uint64_t transmit_checksum_offloaded; // frames queued with the TCP/UDP checksum left to the device
+    uint64_t transmit_contexts;     // context descriptors queued (a new checksum layout)
     uint64_t transmit_ring_full;    // e1000_transmit calls refused because no descriptor was free
-    uint64_t transmit_bad_length;   // e1000_transmit calls refused for the frame's length
+    uint64_t transmit_bad_length;   // e1000_transmit calls refused: a bad length, or a checksum field outside the frame
+};
+
+// Where a frame's TCP or UDP checksum is computed and stored (e1000_transmit).
+struct e1000_transmit_checksum {
+    uint8_t start;    // the first byte summed: the TCP or UDP header
+    uint8_t offset;   // the checksum field, counted from `start` (TCP 16, UDP 6)
 };
 
 struct e1000 {
@@ -95,6 +105,10 @@ struct e1000 {
     uint64_t transmit_buffers_physical;
     uint32_t transmit_next;
     uint32_t transmit_clean;
+    // The checksum context the device holds once the descriptors queued so
+    // far are sent (see e1000_transmit); valid when transmit_context_loaded.
+    bool transmit_context_loaded;
+    struct e1000_transmit_checksum transmit_context;
 
     struct e1000_counters counters;
 };
@@ -102,11 +116,12 @@ struct e1000 {
 // Resets the device and brings it up: interrupts masked, the MAC address read
 // (from RAL0/RAH0 when the device loaded it there, else from the EEPROM),
 // link up with the speed the PHY negotiates, no multicast, broadcast
-// accepted, both rings allocated and programmed, receiver and transmitter
-// on. Interrupts stay masked until e1000_interrupts_enable. On failure
-// (the reset or an EEPROM read did not finish, no DMA memory, memory the
-// device cannot use, an invalid MAC address) returns false and writes a
-// sentence saying what went wrong into `error`; `nic` is then unusable.
+// accepted, receive checksum offload on (IPv4 header, TCP and UDP), both
+// rings allocated and programmed, receiver and transmitter on. Interrupts
+// stay masked until e1000_interrupts_enable. On failure (the reset or an
+// EEPROM read did not finish, no DMA memory, memory the device cannot use,
+// an invalid MAC address) returns false and writes a sentence saying what
+// went wrong into `error`; `nic` is then unusable.
 bool e1000_init(struct e1000 *nic, volatile uint32_t *registers, const struct e1000_dma *dma,
                 char *error, size_t error_size);
 
@@ -116,22 +131,40 @@ void e1000_mac_address(const struct e1000 *nic, uint8_t out[E1000_MAC_ADDRESS_LE
 
 // Copies one Ethernet frame (destination address onwards, without the CRC,
 // which the device appends) into the next transmit descriptor's buffer and
-// hands it to the device. Returns false, queueing nothing, when the frame is
-// shorter than E1000_FRAME_MINIMUM or longer than E1000_BUFFER_SIZE, or when
-// every descriptor is still in flight after reclaiming the completed ones.
-bool e1000_transmit(struct e1000 *nic, const void *frame, size_t length);
+// hands it to the device. With `checksum` not NULL the device computes the
+// frame's TCP or UDP checksum: it sums the bytes from checksum->start to the
+// frame's end, including the checksum field at start + offset, which the
+// caller has seeded with the pseudo-header's sum, and stores the complement
+// in that field (Linux calls this CHECKSUM_PARTIAL). That takes a context
+// descriptor before the frame whenever the layout differs from the last
+// one queued. Returns false, queueing nothing, when the frame is shorter
+// than E1000_FRAME_MINIMUM or longer than E1000_BUFFER_SIZE, when the
+// checksum field lies outside the frame or past byte 255 (a context
+// descriptor has one byte for its place), or when the descriptors it needs
+// are still in flight after reclaiming the completed ones.
+bool e1000_transmit(struct e1000 *nic, const void *frame, size_t length,
+                    const struct e1000_transmit_checksum *checksum);
 // Takes back the descriptors the device has finished with (and counts what
 // they sent). Returns how many.
 size_t e1000_transmit_reclaim(struct e1000 *nic);
 
+// What the device verified of a received frame (e1000_receive's `verified`):
+// a bit is set only when the device checked that checksum and found it
+// right. Zero says nothing either way (not IPv4, not TCP or UDP, a fragment,
+// a checksum the device found wrong, or a device that does not check, like
+// QEMU's, which sets IXSM in every descriptor).
+#define E1000_VERIFIED_IPV4_HEADER  (1u << 0)
+#define E1000_VERIFIED_TCP_UDP      (1u << 1)
+
 // Hands up to `budget` received frames, in the order they arrived, to
 // `deliver`, then gives their descriptors back to the device. `frame` points
 // into the driver's receive buffer and is valid only until `deliver`
-// returns: copy what you keep. Frames the device marked bad, and frames
-// that did not fit one buffer, are dropped, counted, and not charged to the
-// budget. Returns how many frames were delivered; fewer than `budget` means
+// returns: copy what you keep. `verified` holds E1000_VERIFIED_* bits.
+// Frames the device marked bad, and frames that did not fit one buffer, are
+// dropped, counted, and not charged to the budget. Returns how many frames were delivered; fewer than `budget` means
 // the ring is drained for now.
-size_t e1000_receive(struct e1000 *nic, void (*deliver)(void *context, const void *frame, size_t length),
+size_t e1000_receive(struct e1000 *nic,
+                     void (*deliver)(void *context, const void *frame, size_t length, unsigned verified),
                      void *context, size_t budget);
 
 // Interrupt control, NAPI-style: the interrupt handler calls

@@ -12,6 +12,8 @@
  *               decoding and bus mastering on (the card does DMA)
  *   memory      whole pages from the physical allocator, zeroed, reached
  *               through the kernel's direct map
+ *   checksums   TCP checksums of frames sent are left to the card, and its
+ *               verdicts on received frames passed on (net/checksum_offload.h)
  *   interrupt   the card's INTx# pin, which the firmware routed to the ISA
  *               IRQ in its interrupt line register, through the IOAPIC (with
  *               the MADT's polarity and trigger for it), to the CPU that
@@ -62,16 +64,42 @@ static void *e1000_allocate_dma(void *context, size_t size, uint64_t *physical_a
 
 /* --- The operations the network glue calls (netif.h) --------------------------- */
 
-static bool e1000_device_transmit(struct net_device *device, const void *frame, size_t length)
+static bool e1000_device_transmit(struct net_device *device, const void *frame, size_t length,
+                                  const struct net_transmit_checksum *checksum)
 {
-    return e1000_transmit(device->driver, frame, length);
+    if (checksum == NULL)
+        return e1000_transmit(device->driver, frame, length, NULL);
+    if (checksum->start > UINT8_MAX || checksum->offset > UINT8_MAX)
+        return false;   // beyond what a context descriptor can say; never for TCP over IPv4
+    struct e1000_transmit_checksum layout = { (uint8_t)checksum->start, (uint8_t)checksum->offset };
+    return e1000_transmit(device->driver, frame, length, &layout);
+}
+
+// The network glue's delivery, with the driver's verdicts on checksums in
+// the glue's terms.
+struct e1000_delivery {
+    void (*deliver)(void *context, const void *frame, size_t length, unsigned verified);
+    void *context;
+};
+
+static void e1000_deliver(void *context, const void *frame, size_t length, unsigned verified)
+{
+    struct e1000_delivery *delivery = context;
+    unsigned net_verified = 0;
+    if (verified & E1000_VERIFIED_IPV4_HEADER)
+        net_verified |= NET_VERIFIED_IPV4_HEADER;
+    if (verified & E1000_VERIFIED_TCP_UDP)
+        net_verified |= NET_VERIFIED_TCP_UDP;
+    delivery->deliver(delivery->context, frame, length, net_verified);
 }
 
 static size_t e1000_device_receive(struct net_device *device,
-                                   void (*deliver)(void *context, const void *frame, size_t length), void *context,
-                                   size_t budget)
+                                   void (*deliver)(void *context, const void *frame, size_t length,
+                                                   unsigned verified),
+                                   void *context, size_t budget)
 {
-    return e1000_receive(device->driver, deliver, context, budget);
+    struct e1000_delivery delivery = { deliver, context };
+    return e1000_receive(device->driver, e1000_deliver, &delivery, budget);
 }
 
 static void e1000_device_reclaim(struct net_device *device)
@@ -150,6 +178,7 @@ struct net_device *e1000_attach(char *error, size_t error_size)
     e1000_device = (struct net_device){
         .name = "e1000",
         .mtu = 1500,
+        .transmit_checksum = true,
         .operations = &e1000_operations,
         .driver = &e1000_nic,
     };

@@ -52,7 +52,7 @@
 #define E1000_TDH       0x3810   // transmit descriptor head: the next descriptor the device sends
 #define E1000_TDT       0x3818   // transmit descriptor tail: one past the last descriptor software queued
 #define E1000_TIDV      0x3820   // transmit interrupt delay value (applies to descriptors with IDE)
-#define E1000_RXCSUM    0x5000   // receive checksum offload control (left at its reset value, off)
+#define E1000_RXCSUM    0x5000   // receive checksum offload control
 #define E1000_MTA       0x5200   // multicast table array: 128 registers, 4096 hash bits
 #define E1000_RAL(n)    (0x5400 + 8 * (n))   // receive address n, low 32 bits (bytes 0-3 of the MAC)
 #define E1000_RAH(n)    (0x5404 + 8 * (n))   // receive address n, bytes 4-5 and the valid bit
@@ -139,6 +139,9 @@
 
 #define E1000_RAH_AV            (1u << 31)   // address valid: the filter accepts this address
 
+#define E1000_RXCSUM_IPOFLD     (1u << 8)    // verify the IPv4 header checksum of received frames
+#define E1000_RXCSUM_TUOFLD     (1u << 9)    // verify the TCP or UDP checksum of received frames
+
 // ---- Legacy receive descriptor (8254x SDM 3.2.3) ----------------------------------
 // Software writes buffer_address; the device writes the rest back when it has
 // put a frame (or a piece of one) into the buffer.
@@ -146,7 +149,7 @@
 struct e1000_receive_descriptor {
     uint64_t buffer_address;   // physical address of the receive buffer
     uint16_t length;           // bytes the device stored in the buffer
-    uint16_t checksum;         // packet checksum (checksum offload; unused)
+    uint16_t checksum;         // a raw sum from RXCSUM.PCSS on (unused: the status bits say more)
     uint8_t status;            // E1000_RECEIVE_STATUS_*
     uint8_t errors;            // E1000_RECEIVE_ERROR_*, valid with EOP
     uint16_t special;          // VLAN tag (with VME)
@@ -155,42 +158,44 @@ _Static_assert(sizeof(struct e1000_receive_descriptor) == 16, "the device's rece
 
 #define E1000_RECEIVE_STATUS_DD     (1u << 0)   // descriptor done: the device has written it back
 #define E1000_RECEIVE_STATUS_EOP    (1u << 1)   // end of packet: the frame's last buffer
-#define E1000_RECEIVE_STATUS_IXSM   (1u << 2)   // ignore checksum indication
-#define E1000_RECEIVE_STATUS_TCPCS  (1u << 5)   // TCP/UDP checksum calculated
-#define E1000_RECEIVE_STATUS_IPCS   (1u << 6)   // IPv4 checksum calculated
+#define E1000_RECEIVE_STATUS_IXSM   (1u << 2)   // ignore checksum indication: IPCS/TCPCS mean nothing
+#define E1000_RECEIVE_STATUS_TCPCS  (1u << 5)   // TCP/UDP checksum verified (its verdict is TCPE)
+#define E1000_RECEIVE_STATUS_IPCS   (1u << 6)   // IPv4 header checksum verified (its verdict is IPE)
 
 #define E1000_RECEIVE_ERROR_CE      (1u << 0)   // CRC or alignment error
 #define E1000_RECEIVE_ERROR_SE      (1u << 1)   // symbol error
 #define E1000_RECEIVE_ERROR_SEQ     (1u << 2)   // sequence error
 #define E1000_RECEIVE_ERROR_CXE     (1u << 4)   // carrier extension error
-#define E1000_RECEIVE_ERROR_TCPE    (1u << 5)   // TCP/UDP checksum error (checksum offload)
-#define E1000_RECEIVE_ERROR_IPE     (1u << 6)   // IPv4 checksum error (checksum offload)
+#define E1000_RECEIVE_ERROR_TCPE    (1u << 5)   // the TCP/UDP checksum is wrong (with TCPCS)
+#define E1000_RECEIVE_ERROR_IPE     (1u << 6)   // the IPv4 header checksum is wrong (with IPCS)
 #define E1000_RECEIVE_ERROR_RXE     (1u << 7)   // receive data error
 // The errors that make the frame itself bad. TCPE and IPE only say that a
-// checksum the device verified was wrong; they matter once checksum offload
-// is on (they are never set while RXCSUM is at its reset value).
+// checksum the device verified was wrong: the frame still goes up, and the
+// network stack checks it again and drops it if it agrees.
 #define E1000_RECEIVE_ERRORS_FRAME  (E1000_RECEIVE_ERROR_CE | E1000_RECEIVE_ERROR_SE | \
                                      E1000_RECEIVE_ERROR_SEQ | E1000_RECEIVE_ERROR_CXE | \
                                      E1000_RECEIVE_ERROR_RXE)
 
 // ---- Legacy transmit descriptor (8254x SDM 3.3.3) ------------------------------------
 // Software writes everything but status; the device sets status's DD bit
-// when it is done with a descriptor that asked for it (RS).
+// when it is done with a descriptor that asked for it (RS). The driver sends
+// frames that need no checksum this way; the legacy checksum fields (CSO,
+// CSS with IC) are not used, since QEMU's e1000 ignores them.
 
 struct e1000_transmit_descriptor {
     uint64_t buffer_address;   // physical address of the bytes to send
     uint16_t length;           // how many
-    uint8_t checksum_offset;   // CSO: where to insert a TCP/UDP checksum (checksum offload; unused)
+    uint8_t checksum_offset;   // CSO (unused); in extended descriptors DTYP is its high nibble
     uint8_t command;           // E1000_TRANSMIT_COMMAND_*
     uint8_t status;            // E1000_TRANSMIT_STATUS_* in the low 4 bits
-    uint8_t checksum_start;    // CSS: where the checksummed bytes start (checksum offload; unused)
+    uint8_t checksum_start;    // CSS (unused)
     uint16_t special;          // VLAN tag (with VLE)
 };
 _Static_assert(sizeof(struct e1000_transmit_descriptor) == 16, "the device's transmit descriptor is 16 bytes");
 
 #define E1000_TRANSMIT_COMMAND_EOP   (1u << 0)   // end of packet: the frame's last descriptor
 #define E1000_TRANSMIT_COMMAND_IFCS  (1u << 1)   // insert the Ethernet CRC
-#define E1000_TRANSMIT_COMMAND_IC    (1u << 2)   // insert checksum (at CSO; checksum offload)
+#define E1000_TRANSMIT_COMMAND_IC    (1u << 2)   // insert checksum at CSO (legacy; unused)
 #define E1000_TRANSMIT_COMMAND_RS    (1u << 3)   // report status: set DD when done
 #define E1000_TRANSMIT_COMMAND_DEXT  (1u << 5)   // extended descriptor (context/data); 0: legacy
 #define E1000_TRANSMIT_COMMAND_VLE   (1u << 6)   // insert the VLAN tag in special
@@ -199,6 +204,48 @@ _Static_assert(sizeof(struct e1000_transmit_descriptor) == 16, "the device's tra
 #define E1000_TRANSMIT_STATUS_DD     (1u << 0)   // descriptor done
 #define E1000_TRANSMIT_STATUS_EC     (1u << 1)   // excess collisions: the frame was not sent (half duplex)
 #define E1000_TRANSMIT_STATUS_LC     (1u << 2)   // late collision (half duplex)
+
+// ---- Extended transmit descriptors: context and data (8254x SDM 3.3.5-3.3.7) ---------
+// Checksum offload. A context descriptor tells the device where checksums
+// start, where they go and where they end; the device keeps that context
+// for every following data descriptor until the next context descriptor.
+// A data descriptor's POPTS then asks, per frame, for the checksums to be
+// inserted. The device sums the bytes from the start to the end (0: the
+// end of the frame) including what the checksum field already holds, and
+// stores the complement there: software puts the pseudo-header's sum in
+// the field first, since the device knows nothing of IP addresses.
+// Both kinds are 16 bytes in the same ring as legacy descriptors, with the
+// command byte (DEXT) and status byte in the same places.
+
+struct e1000_transmit_context_descriptor {
+    uint8_t ip_checksum_start;      // IPCSS: the IPv4 header's first byte
+    uint8_t ip_checksum_offset;     // IPCSO: where its checksum goes
+    uint16_t ip_checksum_end;       // IPCSE: its last byte
+    uint8_t checksum_start;         // TUCSS: the TCP/UDP header's first byte
+    uint8_t checksum_offset;        // TUCSO: where the TCP/UDP checksum goes (from the frame's start)
+    uint16_t checksum_end;          // TUCSE: the last byte summed; 0: the frame's last
+    uint8_t payload_length[3];      // PAYLEN, bits 0-19 (segmentation only); DTYP 0 in bits 20-23
+    uint8_t command;                // TUCMD: E1000_TRANSMIT_COMMAND_DEXT, _RS (and segmentation bits)
+    uint8_t status;                 // E1000_TRANSMIT_STATUS_DD
+    uint8_t header_length;          // HDRLEN (segmentation only)
+    uint16_t maximum_segment_size;  // MSS (segmentation only)
+};
+_Static_assert(sizeof(struct e1000_transmit_context_descriptor) == 16, "a context descriptor is 16 bytes");
+
+struct e1000_transmit_data_descriptor {
+    uint64_t buffer_address;        // physical address of the bytes to send
+    uint16_t length;                // how many (bits 16-19 of the field, always 0 here, are in type_length)
+    uint8_t type_length;            // DTYP (E1000_TRANSMIT_DTYP_DATA) in the high nibble
+    uint8_t command;                // DCMD: E1000_TRANSMIT_COMMAND_* with DEXT
+    uint8_t status;                 // E1000_TRANSMIT_STATUS_*
+    uint8_t options;                // POPTS: E1000_TRANSMIT_OPTION_*
+    uint16_t special;               // VLAN tag (with VLE)
+};
+_Static_assert(sizeof(struct e1000_transmit_data_descriptor) == 16, "a data descriptor is 16 bytes");
+
+#define E1000_TRANSMIT_DTYP_DATA     (1u << 4)   // type_length: a data descriptor (0: context)
+#define E1000_TRANSMIT_OPTION_IXSM   (1u << 0)   // insert the IPv4 header checksum
+#define E1000_TRANSMIT_OPTION_TXSM   (1u << 1)   // insert the TCP/UDP checksum
 
 // ---- Reaching the registers ------------------------------------------------------
 // `registers` is the mapped BAR0 and `offset` one of the E1000_* offsets

@@ -129,8 +129,11 @@
 
 /* --- Checksums and statistics ---------------------------------------------- */
 
-// Checksums in software for now; the driver's offload comes later, and
-// these switch per direction (CHECKSUM_GEN_* / CHECKSUM_CHECK_*).
+// Which checksums lwIP computes and checks is set per interface, so that a
+// card that computes TCP checksums, or verified a frame's, spares lwIP the
+// work (net/netif.c, net/checksum_offload.c); the loopback interface does
+// everything in software.
+#define LWIP_CHECKSUM_CTRL_PER_NETIF 1
 #define LWIP_CHKSUM_ALGORITHM 3
 // lwIP's counters: off (the net API and the driver keep their own).
 #define LWIP_STATS 0

@@ -8,7 +8,12 @@
  * buffer addresses in them, frames longer than a buffer are spread over
  * several descriptors, a receiver without SECRC stores the CRC, a
  * transmitter with PSP pads short frames, and the device only ever touches
- * the descriptors the head and tail registers give it.
+ * the descriptors the head and tail registers give it. Transmit descriptors
+ * are told apart the way the device tells them apart (DEXT, then DTYP), the
+ * checksum context outlives the frames that use it, checksums are inserted
+ * only into a frame whose first descriptor asked for them, and the receive
+ * checksum bits go into the descriptor that carries EOP, the only one whose
+ * status and errors the manual makes valid for them.
  */
 #include "fake_e1000_device.h"
 #include "drivers/e1000_registers.h"
@@ -16,6 +21,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+// TSE, "TCP segmentation enable", in the command byte of context and data
+// descriptors (the bit legacy descriptors call IC). The driver does not
+// segment, and the fake does not model segmentation: a descriptor asking
+// for it is a violation here, not a frame cut into pieces.
+#define FAKE_E1000_TRANSMIT_COMMAND_TSE (1u << 2)
 
 // ---- DMA memory ------------------------------------------------------------
 
@@ -184,6 +195,9 @@ static void fake_e1000_start_reset(struct fake_e1000_device *device)
     free(device->transmit_pending);
     device->transmit_pending = NULL;
     device->transmit_pending_length = 0;
+    device->transmit_pending_descriptors = 0;
+    device->transmit_context_loaded = false;   // the context is device state: a reset loses it
+    memset(&device->transmit_context, 0, sizeof device->transmit_context);
     device->resets++;
     device->resetting = true;
     device->reset_reads_left = device->reset_reads;
@@ -341,6 +355,28 @@ void e1000_register_write(volatile uint32_t *registers, uint32_t offset, uint32_
     }
 }
 
+// ---- Checksums -------------------------------------------------------------
+
+// The Internet checksum's ones-complement sum (RFC 1071): `length` bytes as
+// big-endian 16-bit words, an odd last byte padded with a zero, added to
+// `sum`. Not folded yet: 32 bits hold the sum of far more than a frame.
+static uint32_t fake_e1000_sum(const uint8_t *bytes, size_t length, uint32_t sum)
+{
+    for (size_t i = 0; i + 1 < length; i += 2)
+        sum += (uint32_t)bytes[i] << 8 | bytes[i + 1];
+    if (length % 2)
+        sum += (uint32_t)bytes[length - 1] << 8;
+    return sum;
+}
+
+// Adds the carries back in until the sum fits 16 bits.
+static uint16_t fake_e1000_fold(uint32_t sum)
+{
+    while (sum >> 16)
+        sum = (sum & 0xFFFF) + (sum >> 16);
+    return (uint16_t)sum;
+}
+
 // ---- The wire --------------------------------------------------------------
 
 // The receive buffer size RCTL selects.
@@ -363,8 +399,69 @@ static void *fake_e1000_dma_pointer(struct fake_e1000_device *device, uint64_t p
     return (void *)(uintptr_t)physical;
 }
 
-enum fake_e1000_receive_result fake_e1000_receive_with_errors(struct fake_e1000_device *device, const void *frame,
-                                                              size_t length, uint8_t errors)
+// What receive checksum offload reports for `frame` in the status and
+// error fields of its last descriptor. With RXCSUM.IPOFLD the device checks
+// the header checksum of an IPv4 packet in an untagged Ethernet frame
+// (IPCS; IPE when wrong); with TUOFLD also the TCP or UDP checksum, over the
+// pseudo-header and the segment, of a packet that is not a fragment (TCPCS;
+// TCPE when wrong). The packet's total length says where the segment ends,
+// since a short frame may carry padding after it. Anything else (not IPv4,
+// a header that does not fit, another protocol) gets no bit at all.
+static void fake_e1000_check_received(const struct fake_e1000_device *device, const uint8_t *frame, size_t length,
+                                      uint8_t *status, uint8_t *errors)
+{
+    *status = 0;
+    *errors = 0;
+    if (device->receive_ignores_checksums) {
+        *status = E1000_RECEIVE_STATUS_IXSM;   // QEMU: "ignore the checksum bits", in every frame
+        return;
+    }
+    uint32_t control = fake_e1000_peek(device, E1000_RXCSUM);
+    bool check_ip = (control & E1000_RXCSUM_IPOFLD) != 0;
+    bool check_tcp_udp = (control & E1000_RXCSUM_TUOFLD) != 0;
+    enum { ethernet_header = 14, ethertype_ipv4 = 0x0800, protocol_tcp = 6, protocol_udp = 17 };
+
+    if (!check_ip && !check_tcp_udp)
+        return;
+    if (length < ethernet_header + 20 || ((uint32_t)frame[12] << 8 | frame[13]) != ethertype_ipv4)
+        return;
+    const uint8_t *ip = frame + ethernet_header;
+    size_t header_length = (ip[0] & 0x0Fu) * 4;
+    size_t total_length = (size_t)ip[2] << 8 | ip[3];
+    if (ip[0] >> 4 != 4 || header_length < 20 || total_length < header_length ||
+        ethernet_header + total_length > length)
+        return;
+
+    if (check_ip) {
+        *status |= E1000_RECEIVE_STATUS_IPCS;
+        if (fake_e1000_fold(fake_e1000_sum(ip, header_length, 0)) != 0xFFFF)
+            *errors |= E1000_RECEIVE_ERROR_IPE;
+    }
+
+    // More fragments (flag bit 0x2000), or a fragment offset: the segment
+    // is not all here, so its checksum cannot be checked.
+    bool fragment = ((uint32_t)ip[6] << 8 | ip[7]) & 0x3FFF;
+    uint8_t protocol = ip[9];
+    const uint8_t *segment = ip + header_length;
+    size_t segment_length = total_length - header_length;
+    bool tcp = protocol == protocol_tcp && segment_length >= 20;
+    bool udp = protocol == protocol_udp && segment_length >= 8;
+    if (!check_tcp_udp || fragment || !(tcp || udp))
+        return;
+    if (udp && segment[6] == 0 && segment[7] == 0)
+        return;   // sent without a checksum: nothing to check
+    // The pseudo-header: source and destination address, protocol, length.
+    uint32_t sum = fake_e1000_sum(ip + 12, 8, protocol + (uint32_t)segment_length);
+    sum = fake_e1000_sum(segment, segment_length, sum);
+    *status |= E1000_RECEIVE_STATUS_TCPCS;
+    if (fake_e1000_fold(sum) != 0xFFFF)
+        *errors |= E1000_RECEIVE_ERROR_TCPE;
+}
+
+// Puts a frame into the receive ring from RDH on; `status` (beside DD and
+// EOP) and `errors` go into its last descriptor.
+static enum fake_e1000_receive_result fake_e1000_receive_frame(struct fake_e1000_device *device, const void *frame,
+                                                               size_t length, uint8_t status, uint8_t errors)
 {
     uint32_t control = fake_e1000_peek(device, E1000_RCTL);
     if (!(control & E1000_RCTL_EN)) {
@@ -412,7 +509,7 @@ enum fake_e1000_receive_result fake_e1000_receive_with_errors(struct fake_e1000_
         descriptor->checksum = 0;
         descriptor->errors = last ? errors : 0;
         descriptor->special = 0;
-        descriptor->status = (uint8_t)(E1000_RECEIVE_STATUS_DD | (last ? E1000_RECEIVE_STATUS_EOP : 0));
+        descriptor->status = (uint8_t)(E1000_RECEIVE_STATUS_DD | (last ? E1000_RECEIVE_STATUS_EOP | status : 0));
         head = (head + 1) % count;
     }
     free(stored);
@@ -426,18 +523,171 @@ enum fake_e1000_receive_result fake_e1000_receive_with_errors(struct fake_e1000_
     return FAKE_E1000_RECEIVED;
 }
 
+enum fake_e1000_receive_result fake_e1000_receive_with_errors(struct fake_e1000_device *device, const void *frame,
+                                                              size_t length, uint8_t errors)
+{
+    uint8_t checksum_status, checksum_errors;
+    fake_e1000_check_received(device, frame, length, &checksum_status, &checksum_errors);
+    return fake_e1000_receive_frame(device, frame, length, checksum_status, checksum_errors | errors);
+}
+
 enum fake_e1000_receive_result fake_e1000_receive(struct fake_e1000_device *device, const void *frame, size_t length)
 {
     return fake_e1000_receive_with_errors(device, frame, length, 0);
 }
 
-static void fake_e1000_record(struct fake_e1000_device *device, uint8_t *bytes, size_t length)
+enum fake_e1000_receive_result fake_e1000_receive_with_checksum_status(struct fake_e1000_device *device,
+                                                                       const void *frame, size_t length,
+                                                                       uint8_t status, uint8_t errors)
+{
+    uint8_t descriptor_status = (uint8_t)(status & ~(E1000_RECEIVE_STATUS_DD | E1000_RECEIVE_STATUS_EOP));
+    return fake_e1000_receive_frame(device, frame, length, descriptor_status, errors);
+}
+
+static void fake_e1000_record(struct fake_e1000_device *device, const struct fake_e1000_frame *frame)
 {
     if (device->sent_count == device->sent_capacity) {
         device->sent_capacity = device->sent_capacity ? 2 * device->sent_capacity : 64;
         device->sent = realloc(device->sent, device->sent_capacity * sizeof *device->sent);
     }
-    device->sent[device->sent_count++] = (struct fake_e1000_frame){ bytes, length };
+    device->sent[device->sent_count++] = *frame;
+}
+
+// The three kinds of transmit descriptor (8254x SDM 3.3): DEXT clear is a
+// legacy descriptor (whose byte 10 is CSO); DEXT set makes byte 10's high
+// nibble the descriptor type, 0 a context and 1 a data descriptor.
+enum fake_e1000_transmit_kind {
+    FAKE_E1000_TRANSMIT_LEGACY,
+    FAKE_E1000_TRANSMIT_CONTEXT,
+    FAKE_E1000_TRANSMIT_DATA,
+    FAKE_E1000_TRANSMIT_UNKNOWN,
+};
+
+static enum fake_e1000_transmit_kind fake_e1000_transmit_kind(const struct e1000_transmit_descriptor *descriptor)
+{
+    if (!(descriptor->command & E1000_TRANSMIT_COMMAND_DEXT))
+        return FAKE_E1000_TRANSMIT_LEGACY;
+    const struct e1000_transmit_data_descriptor *extended = (const void *)descriptor;
+    switch (extended->type_length >> 4) {
+    case 0:
+        return FAKE_E1000_TRANSMIT_CONTEXT;
+    case E1000_TRANSMIT_DTYP_DATA >> 4:
+        return FAKE_E1000_TRANSMIT_DATA;
+    default:
+        return FAKE_E1000_TRANSMIT_UNKNOWN;
+    }
+}
+
+// A context descriptor: the device keeps what it says for every following
+// frame. It belongs between frames; the manual gives no meaning to one in
+// the middle of a frame's data descriptors.
+static void fake_e1000_load_context(struct fake_e1000_device *device,
+                                    const struct e1000_transmit_context_descriptor *context, uint32_t index)
+{
+    if (device->transmit_pending_descriptors > 0)
+        fake_e1000_violation(device, "context descriptor %u inside a frame (after %zu of its descriptors)", index,
+                             device->transmit_pending_descriptors);
+    if (context->command & FAKE_E1000_TRANSMIT_COMMAND_TSE)
+        fake_e1000_violation(device, "context descriptor %u asks for TCP segmentation (TSE), not modelled", index);
+    device->transmit_context = (struct fake_e1000_checksum_context){
+        .ip_start = context->ip_checksum_start,
+        .ip_field = context->ip_checksum_offset,
+        .ip_end = context->ip_checksum_end,
+        .tcp_udp_start = context->checksum_start,
+        .tcp_udp_field = context->checksum_offset,
+        .tcp_udp_end = context->checksum_end,
+    };
+    device->transmit_context_loaded = true;
+    device->transmit_contexts_loaded++;
+}
+
+// Inserts one checksum into a complete frame as the device does: the sum
+// of bytes start .. end (end 0, or past the frame: its last byte), the
+// field included, complemented and stored big-endian at `field`; a result
+// of 0 is stored as 0xFFFF, as QEMU does (net_checksum_finish_nozero), which
+// means the same to a TCP receiver and keeps a UDP checksum from reading
+// as "none". A layout that does not fit the frame is a violation.
+static bool fake_e1000_insert_checksum(struct fake_e1000_device *device, uint8_t *frame, size_t length,
+                                       unsigned start, unsigned field, unsigned end, const char *which)
+{
+    size_t last = end == 0 || end >= length ? length - 1 : end;
+    if (start > last || (size_t)field + 2 > length) {
+        fake_e1000_violation(device, "%s checksum asked for a %zu-byte frame with start %u, field %u, end %u: "
+                             "outside the frame", which, length, start, field, end);
+        return false;
+    }
+    uint16_t checksum = (uint16_t)~fake_e1000_fold(fake_e1000_sum(frame + start, last + 1 - start, 0));
+    if (checksum == 0)
+        checksum = 0xFFFF;
+    frame[field] = (uint8_t)(checksum >> 8);
+    frame[field + 1] = (uint8_t)checksum;
+    return true;
+}
+
+// The frame's EOP has come: insert the checksums its first descriptor asked
+// for, under the context loaded now, pad it (PSP), and put it on the wire.
+static void fake_e1000_finish_frame(struct fake_e1000_device *device, uint32_t control, uint32_t index)
+{
+    uint8_t *bytes = device->transmit_pending;
+    size_t length = device->transmit_pending_length;
+    uint8_t options = device->transmit_pending_extended ? device->transmit_pending_options : 0;
+    const struct fake_e1000_checksum_context *context = &device->transmit_context;
+    struct fake_e1000_frame frame = { 0 };
+
+    if ((options & (E1000_TRANSMIT_OPTION_TXSM | E1000_TRANSMIT_OPTION_IXSM)) && !device->transmit_context_loaded) {
+        fake_e1000_violation(device, "frame ending in transmit descriptor %u asks for checksums (POPTS %#x) "
+                             "with no context descriptor loaded", index, options);
+        options = 0;
+    }
+    if (options & E1000_TRANSMIT_OPTION_TXSM) {
+        frame.tcp_udp_checksum_inserted =
+            fake_e1000_insert_checksum(device, bytes, length, context->tcp_udp_start, context->tcp_udp_field,
+                                       context->tcp_udp_end, "TCP/UDP");
+        device->transmit_checksums_inserted += frame.tcp_udp_checksum_inserted;
+    }
+    if (options & E1000_TRANSMIT_OPTION_IXSM)
+        frame.ip_checksum_inserted = fake_e1000_insert_checksum(device, bytes, length, context->ip_start,
+                                                                context->ip_field, context->ip_end, "IPv4 header");
+
+    // PSP pads to the Ethernet minimum of 64 bytes with the CRC, after the
+    // checksums: padding is not part of the packet.
+    frame.length = (control & E1000_TCTL_PSP) && length < 60 ? 60 : length;
+    frame.bytes = calloc(1, frame.length);
+    memcpy(frame.bytes, bytes, length);
+    fake_e1000_record(device, &frame);
+
+    free(device->transmit_pending);
+    device->transmit_pending = NULL;
+    device->transmit_pending_length = 0;
+    device->transmit_pending_descriptors = 0;
+}
+
+// A legacy or data descriptor: its buffer joins the frame being gathered.
+// The first descriptor of a frame decides what it is: legacy or extended,
+// and (for a data descriptor) which checksums to insert; the rest must be
+// of the same kind.
+static void fake_e1000_gather(struct fake_e1000_device *device, const struct e1000_transmit_descriptor *descriptor,
+                              bool extended, uint32_t index)
+{
+    const struct e1000_transmit_data_descriptor *data = (const void *)descriptor;
+    if (extended && (data->command & FAKE_E1000_TRANSMIT_COMMAND_TSE))
+        fake_e1000_violation(device, "data descriptor %u asks for TCP segmentation (TSE), not modelled", index);
+    if (device->transmit_pending_descriptors == 0) {
+        device->transmit_pending_extended = extended;
+        device->transmit_pending_options = extended ? data->options : 0;
+    } else if (device->transmit_pending_extended != extended) {
+        fake_e1000_violation(device, "transmit descriptor %u is %s, the frame's first was %s", index,
+                             extended ? "a data descriptor" : "legacy",
+                             extended ? "legacy" : "a data descriptor");
+    }
+    const uint8_t *bytes = fake_e1000_dma_pointer(device, descriptor->buffer_address, descriptor->length,
+                                                  "transmit buffer");
+    size_t total = device->transmit_pending_length + descriptor->length;
+    device->transmit_pending = realloc(device->transmit_pending, total > 0 ? total : 1);
+    if (bytes)
+        memcpy(device->transmit_pending + device->transmit_pending_length, bytes, descriptor->length);
+    device->transmit_pending_length = total;
+    device->transmit_pending_descriptors++;
 }
 
 size_t fake_e1000_transmit(struct fake_e1000_device *device, size_t limit)
@@ -454,42 +704,35 @@ size_t fake_e1000_transmit(struct fake_e1000_device *device, size_t limit)
     if (!ring)
         return 0;
 
-    size_t sent = 0, processed = 0;
+    size_t sent = 0, processed = 0, written_back = 0;
     while (head != tail && sent < limit) {
         struct e1000_transmit_descriptor *descriptor = &ring[head];
-        if (descriptor->command & E1000_TRANSMIT_COMMAND_DEXT)
-            fake_e1000_violation(device, "transmit descriptor %u is not a legacy descriptor", head);
-        const uint8_t *data = fake_e1000_dma_pointer(device, descriptor->buffer_address, descriptor->length,
-                                                     "transmit buffer");
-        size_t total = device->transmit_pending_length + descriptor->length;
-        device->transmit_pending = realloc(device->transmit_pending, total > 0 ? total : 1);
-        if (data)
-            memcpy(device->transmit_pending + device->transmit_pending_length, data, descriptor->length);
-        device->transmit_pending_length = total;
-
-        if (descriptor->command & E1000_TRANSMIT_COMMAND_EOP) {
-            if (!(descriptor->command & E1000_TRANSMIT_COMMAND_IFCS))
-                fake_e1000_violation(device, "frame in transmit descriptor %u sent without a CRC (IFCS clear)",
-                                     head);
-            // PSP pads to the Ethernet minimum of 64 bytes with the CRC.
-            size_t wire_length = total;
-            if ((control & E1000_TCTL_PSP) && wire_length < 60)
-                wire_length = 60;
-            uint8_t *frame = calloc(1, wire_length);
-            memcpy(frame, device->transmit_pending, total);
-            fake_e1000_record(device, frame, wire_length);
-            free(device->transmit_pending);
-            device->transmit_pending = NULL;
-            device->transmit_pending_length = 0;
-            sent++;
+        // Command and status sit in the same bytes in all three kinds.
+        enum fake_e1000_transmit_kind kind = fake_e1000_transmit_kind(descriptor);
+        if (kind == FAKE_E1000_TRANSMIT_CONTEXT) {
+            fake_e1000_load_context(device, (const struct e1000_transmit_context_descriptor *)descriptor, head);
+        } else if (kind == FAKE_E1000_TRANSMIT_UNKNOWN) {
+            fake_e1000_violation(device, "transmit descriptor %u has DEXT and descriptor type %u, "
+                                 "neither context (0) nor data (1)", head, descriptor->checksum_offset >> 4);
+        } else {
+            fake_e1000_gather(device, descriptor, kind == FAKE_E1000_TRANSMIT_DATA, head);
+            if (descriptor->command & E1000_TRANSMIT_COMMAND_EOP) {
+                if (!(descriptor->command & E1000_TRANSMIT_COMMAND_IFCS))
+                    fake_e1000_violation(device, "frame in transmit descriptor %u sent without a CRC (IFCS clear)",
+                                         head);
+                fake_e1000_finish_frame(device, control, head);
+                sent++;
+            }
         }
-        if (descriptor->command & E1000_TRANSMIT_COMMAND_RS)
+        if (descriptor->command & E1000_TRANSMIT_COMMAND_RS) {
             descriptor->status |= E1000_TRANSMIT_STATUS_DD;
+            written_back++;
+        }
         head = (head + 1) % count;
         processed++;
     }
     *fake_e1000_register(device, E1000_TDH) = head;
-    if (sent > 0)
+    if (written_back > 0)   // TXDW: "transmit descriptor written back"
         device->interrupt_cause |= E1000_INTERRUPT_TXDW;
     if (processed > 0 && head == tail)
         device->interrupt_cause |= E1000_INTERRUPT_TXQE;
