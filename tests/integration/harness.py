@@ -156,7 +156,7 @@ class Guest:
     collected as it comes and printed when the test is done (pytest shows
     it for failures)."""
 
-    def __init__(self, *, append="", smp=2, memory=256, forwards=None, timeout=600 * TIMEOUT_SCALE):
+    def __init__(self, *, append="", smp=2, memory=256, forwards=None, extra=(), timeout=600 * TIMEOUT_SCALE):
         self.forwards = dict(forwards or {})
         command = [RUN_QEMU, "--kernel", KERNEL_ELF, "--smp", str(smp), "--memory", str(memory),
                    "--timeout", str(timeout), "--accel", "tcg"]
@@ -164,7 +164,7 @@ class Guest:
             command += ["--append", append]
         for guest_port, host_port in self.forwards.items():
             command += ["--hostfwd", f"tcp:127.0.0.1:{host_port}-:{guest_port}"]
-        self.command = command
+        self.command = command + list(extra)
         self._lines = []
         self._changed = threading.Condition()
 

@@ -57,6 +57,18 @@ def test_static_address_without_dhcp_serves():
     assert "DHCP" not in console, "DHCP ran although ip= gave an address"
 
 
+def test_vmware_model_82545em_serves():
+    # VMware gives its guests an 82545EM (8086:100f); QEMU emulates it too.
+    with Guest(append=f"echo={ECHO_PORT}", forwards={ECHO_PORT: free_port()},
+               extra=["--nic-model", "e1000-82545em"]) as guest:
+        guest.wait_for(ADDRESS_LINE.pattern)
+        guest.wait_for(rf"echo: listening on port {ECHO_PORT}")
+        data = os.urandom(64 * 1024)
+        assert _echo(guest.forwards[ECHO_PORT], data) == data, "the echo differs from what was sent"
+        console = guest.console
+    assert re.search(r"e1000: 82545EM at 00:03\.0, MAC 52:54:00:12:34:56", console), "the 82545EM was not started"
+
+
 def test_no_card_is_said_and_the_image_keeps_running():
     # Past the message, the machine must still be up: QEMU is stopped by
     # the --until match (status 0), not by a crash or an exit of its own.
