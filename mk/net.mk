@@ -16,7 +16,7 @@ NET_TEST_CFLAGS  = $(RUNTIME_TEST_CFLAGS) $(LWIP_INCLUDES) -Inet -Itests/runtime
 # Second expansion: mk/runtime.mk, which names $(RUNTIME_LIBRARY), is read
 # after this file.
 .SECONDEXPANSION:
-$(BUILD)/tests/net/%: tests/net/%.c $$(LWIP_HOSTED_LIBRARY) $$(RUNTIME_LIBRARY) $$(wildcard tests/runtime/*.h)
+$(BUILD)/tests/net/%: tests/net/%.c $$(LWIP_HOSTED_LIBRARY) $$(RUNTIME_LIBRARY) $$(wildcard tests/runtime/*.h tests/net/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(NET_TEST_CFLAGS) $< -o $@ $(LWIP_HOSTED_LIBRARY) $(RUNTIME_LIBRARY) $(RUNTIME_TEST_LIBS)
 

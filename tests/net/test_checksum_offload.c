@@ -20,6 +20,7 @@
  * the bits a card reports.
  */
 #include "checksum_offload.h"
+#include "internet_checksum.h"
 #include "lwip/netif.h"
 #include <check.h>
 #include <stdlib.h>
@@ -29,57 +30,7 @@
 #define FRAME_MAX 1514
 #define TCP_CHECKSUM_OFFSET 16
 
-/* --- A checksum of our own ----------------------------------------------------------- */
-
-// The one's-complement sum of `length` bytes as big-endian 16-bit words (an
-// odd last byte is the high half of a word), added to `sum`, not folded.
-static uint32_t sum_bytes(uint32_t sum, const uint8_t *bytes, size_t length)
-{
-    for (size_t i = 0; i + 1 < length; i += 2)
-        sum += (uint32_t)bytes[i] << 8 | bytes[i + 1];
-    if (length % 2)
-        sum += (uint32_t)bytes[length - 1] << 8;
-    return sum;
-}
-
-static uint16_t fold(uint32_t sum)
-{
-    while (sum >> 16)
-        sum = (sum & 0xFFFF) + (sum >> 16);
-    return (uint16_t)sum;
-}
-
-static uint16_t read16(const uint8_t *bytes)
-{
-    return (uint16_t)(bytes[0] << 8 | bytes[1]);
-}
-
-static void write16(uint8_t *bytes, uint16_t value)
-{
-    bytes[0] = (uint8_t)(value >> 8);
-    bytes[1] = (uint8_t)value;
-}
-
-// The pseudo-header's sum, folded, not complemented: what the checksum
-// field must hold when the frame reaches the card.
-static uint16_t pseudo_header_sum(const uint8_t *ip, size_t tcp_length)
-{
-    uint32_t sum = sum_bytes(0, ip + 12, 8);   // source and destination addresses
-    sum += 6;                                  // zero, protocol TCP
-    sum += (uint32_t)tcp_length;
-    return fold(sum);
-}
-
-// Whether the TCP checksum of the IPv4 packet at `ip` is right: the
-// pseudo-header and the whole segment, field included, sum to 0xFFFF.
-static bool tcp_checksum_verifies(const uint8_t *ip)
-{
-    size_t header = (size_t)(ip[0] & 0x0F) * 4;
-    size_t total = read16(ip + 2);
-    uint32_t sum = pseudo_header_sum(ip, total - header);
-    sum = sum_bytes(sum, ip + header, total - header);
-    return fold(sum) == 0xFFFF;
-}
+/* --- The card ---------------------------------------------------------------------------- */
 
 // What the card does with a layout: sums from `start` to the end of the
 // frame, the field's contents included, and stores the complement.

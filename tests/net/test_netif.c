@@ -42,6 +42,7 @@
  */
 #include "chan.h"
 #include "checksum_offload.h"
+#include "internet_checksum.h"
 #include "lwip/netif.h"
 #include "lwip/tcp.h"
 #include "lwip/tcpip.h"
@@ -66,7 +67,6 @@
 #define ETHERTYPE_IPV4 0x0800
 #define ETHERTYPE_ARP 0x0806
 #define IP_PROTOCOL_ICMP 1
-#define IP_PROTOCOL_TCP 6
 
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
@@ -82,67 +82,6 @@
 
 static const uint8_t interface_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
 static const uint8_t peer_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x02 };
-
-/* --- Checksums of our own (not lwIP's) ---------------------------------------------------------- */
-
-static uint16_t read16(const uint8_t *bytes)
-{
-    return (uint16_t)(bytes[0] << 8 | bytes[1]);
-}
-
-static uint32_t read32(const uint8_t *bytes)
-{
-    return (uint32_t)read16(bytes) << 16 | read16(bytes + 2);
-}
-
-static void write16(uint8_t *bytes, uint16_t value)
-{
-    bytes[0] = (uint8_t)(value >> 8);
-    bytes[1] = (uint8_t)value;
-}
-
-static void write32(uint8_t *bytes, uint32_t value)
-{
-    write16(bytes, (uint16_t)(value >> 16));
-    write16(bytes + 2, (uint16_t)value);
-}
-
-// The one's-complement sum of big-endian 16-bit words (an odd last byte is
-// the high half of a word), added to `sum`, not folded.
-static uint32_t sum_bytes(uint32_t sum, const uint8_t *bytes, size_t length)
-{
-    for (size_t i = 0; i + 1 < length; i += 2)
-        sum += (uint32_t)bytes[i] << 8 | bytes[i + 1];
-    if (length % 2)
-        sum += (uint32_t)bytes[length - 1] << 8;
-    return sum;
-}
-
-static uint16_t fold(uint32_t sum)
-{
-    while (sum >> 16)
-        sum = (sum & 0xFFFF) + (sum >> 16);
-    return (uint16_t)sum;
-}
-
-// The TCP pseudo-header's sum, folded and not complemented: what the
-// checksum field holds when a segment reaches a card that finishes it.
-static uint16_t pseudo_header_sum(const uint8_t *ip, size_t tcp_length)
-{
-    return fold(sum_bytes(IP_PROTOCOL_TCP + (uint32_t)tcp_length, ip + 12, 8));
-}
-
-static bool ip_header_checksum_verifies(const uint8_t *ip)
-{
-    return fold(sum_bytes(0, ip, (size_t)(ip[0] & 0x0F) * 4)) == 0xFFFF;
-}
-
-static bool tcp_checksum_verifies(const uint8_t *ip)
-{
-    size_t header = (size_t)(ip[0] & 0x0F) * 4;
-    size_t tcp_length = read16(ip + 2) - header;
-    return fold(sum_bytes(pseudo_header_sum(ip, tcp_length), ip + header, tcp_length)) == 0xFFFF;
-}
 
 /* --- The fake card ----------------------------------------------------------------------------- */
 
