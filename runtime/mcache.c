@@ -62,10 +62,8 @@ void mcache_release_all(struct mcache *mcache)
 bool mcache_refill(struct mcache *mcache, uint32_t span_class)
 {
     struct mspan *old = mcache->alloc[span_class];
-    if (old != &mspan_empty)
-        mcentral_uncache_span(old);
     mcache->alloc[span_class] = &mspan_empty;
-    struct mspan *span = mcentral_cache_span(&mcentral_typed[span_class]);
+    struct mspan *span = mcentral_cache_span(&mcentral_typed[span_class], old != &mspan_empty ? old : NULL);
     if (span == NULL)
         return false;
     mcache->alloc[span_class] = span;

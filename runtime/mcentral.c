@@ -78,13 +78,35 @@ static struct mspan *mcentral_take_unswept(struct mspan **list)
     return span;
 }
 
+static void mcentral_check_uncached(struct mspan *span)
+{
+    // mheap_begin_sweep wants every mcache emptied first: a span cached
+    // across the flip would come back looking swept with its dead objects.
+    if (load_relaxed(&span->sweepgen) != load_relaxed(&mheap.sweepgen))
+        runtime_throwf("mcentral: span at %#lx was cached across a sweep generation", (unsigned long)span->start);
+}
+
+// mcentral_put_swept's work, under the central's lock.
+static void mcentral_push_swept(struct mcentral *central, struct mspan *span)
+{
+    if (span->alloc_count < span->nelems)
+        mcentral_list_push(mcentral_partial(central, true), span);
+    else
+        mcentral_list_push(mcentral_full(central, true), span);
+}
+
 // Go's cacheSpan: a swept span with a free object, from (in this order)
 // the partial swept set, the partial unswept set (sweeping the span here:
-// lazy sweeping), the full unswept set (sweeping may free objects in it),
-// and finally a new span from the heap.
-struct mspan *mcentral_cache_span(struct mcentral *central)
+// lazy sweeping), the full unswept set (sweeping may free objects in it;
+// a span it empties is used as it is, not given back to the heap), and
+// finally a new span from the heap.
+struct mspan *mcentral_cache_span(struct mcentral *central, struct mspan *returned)
 {
+    if (returned)
+        mcentral_check_uncached(returned);
     runtime_lock_acquire(&central->lock);
+    if (returned)
+        mcentral_push_swept(central, returned);
     struct mspan *span = *mcentral_partial(central, true);
     if (span) {
         mcentral_list_remove(mcentral_partial(central, true), span);
@@ -94,12 +116,11 @@ struct mspan *mcentral_cache_span(struct mcentral *central)
     while ((span = mcentral_take_unswept(mcentral_partial(central, false))) != NULL ||
            (span = mcentral_take_unswept(mcentral_full(central, false))) != NULL) {
         runtime_lock_release(&central->lock);
-        bool kept = mspan_sweep(span);
-        if (kept && span->alloc_count < span->nelems)
+        mspan_sweep(span, true);   // even empty, it stays ours: no trip to the heap and back
+        if (span->alloc_count < span->nelems)
             goto have_span;
         runtime_lock_acquire(&central->lock);
-        if (kept)
-            mcentral_list_push(mcentral_full(central, true), span);
+        mcentral_list_push(mcentral_full(central, true), span);
     }
     runtime_lock_release(&central->lock);
     uint32_t span_class = (uint32_t)(central - mcentral_typed);
@@ -117,10 +138,7 @@ have_span:
 
 void mcentral_uncache_span(struct mspan *span)
 {
-    // mheap_begin_sweep wants every mcache emptied first: a span cached
-    // across the flip would come back looking swept with its dead objects.
-    if (load_relaxed(&span->sweepgen) != load_relaxed(&mheap.sweepgen))
-        runtime_throwf("mcentral: span at %#lx was cached across a sweep generation", (unsigned long)span->start);
+    mcentral_check_uncached(span);
     mcentral_put_swept(span);
 }
 
@@ -130,10 +148,7 @@ void mcentral_put_swept(struct mspan *span)
 {
     struct mcentral *central = &mcentral_typed[span->span_class];
     runtime_lock_acquire(&central->lock);
-    if (span->alloc_count < span->nelems)
-        mcentral_list_push(mcentral_partial(central, true), span);
-    else
-        mcentral_list_push(mcentral_full(central, true), span);
+    mcentral_push_swept(central, span);
     runtime_lock_release(&central->lock);
 }
 

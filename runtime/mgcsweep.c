@@ -7,7 +7,11 @@
  * allocation bits (alloc_bits), fresh zeroed bits take their place for the
  * next collection, and freeindex starts over at 0, so allocation finds the
  * free slots through the new allocation bits. A span with no surviving
- * object goes back to the heap; a large object's span, unmarked, too.
+ * object goes back to the heap; a large object's span, unmarked, too --
+ * unless the sweeper wants it for allocation at once (an mcache refilling
+ * sweeps with `preserve`, as Go's cacheSpan does): then the empty span is
+ * kept and reused as it is, sparing the heap's lock twice, once to free
+ * the pages and once to take pages for a new span of the same class.
  *
  * When: sweeping is lazy. mheap_begin_sweep (at the end of each mark,
  * mgc.c) starts a generation by adding 2 to mheap.sweepgen, which makes
@@ -67,7 +71,7 @@ static uint32_t count_marked(const uint64_t *bits, uint32_t count)
     return total;
 }
 
-bool mspan_sweep(struct mspan *span)
+bool mspan_sweep(struct mspan *span, bool preserve)
 {
     uint32_t generation = load_relaxed(&mheap.sweepgen);
     if (load_relaxed(&span->sweepgen) != generation - 1)
@@ -87,7 +91,7 @@ bool mspan_sweep(struct mspan *span)
         if (gc_poison_enabled)
             poison_freed_objects(span);
     }
-    if (live == 0) {
+    if (live == 0 && !preserve) {
         mheap_free(span);
         __atomic_sub_fetch(&mheap_sweeps_active, 1, __ATOMIC_ACQ_REL);
         return false;
@@ -128,7 +132,7 @@ size_t mheap_reclaim(size_t npages)
             break;
         }
         size_t pages = span->npages;
-        if (mspan_sweep(span))
+        if (mspan_sweep(span, false))
             mcentral_put_swept(span);
         else
             freed += pages;
@@ -141,7 +145,7 @@ size_t mheap_sweep_all(void)
     size_t swept = 0;
     struct mspan *span;
     while ((span = mcentral_next_unswept()) != NULL) {
-        if (mspan_sweep(span))
+        if (mspan_sweep(span, false))
             mcentral_put_swept(span);
         swept++;
     }
@@ -164,7 +168,7 @@ static void gc_background_sweeper(void *unused)
         semacquire1(&sweeper_sema, false, WAIT_REASON_GC_SWEEP_WAIT);
         struct mspan *span;
         for (int swept = 1; (span = mcentral_next_unswept()) != NULL; swept++) {
-            if (mspan_sweep(span))
+            if (mspan_sweep(span, false))
                 mcentral_put_swept(span);
             if (swept % 16 == 0)
                 gosched();

@@ -179,8 +179,10 @@ struct mcentral {
 extern struct mcentral mcentral_typed[SPAN_CLASS_COUNT];
 
 // A span with a free object for an mcache to allocate from; NULL when the
-// heap is out of memory.
-struct mspan *mcentral_cache_span(struct mcentral *central);
+// heap is out of memory. `returned`, when not NULL, is the span of this
+// class the mcache is done with, handed back under the same hold of the
+// central's lock (mcentral_uncache_span's work, one lock trip fewer).
+struct mspan *mcentral_cache_span(struct mcentral *central, struct mspan *returned);
 // An mcache is done with `span` (it has no free object left).
 void mcentral_uncache_span(struct mspan *span);
 void mcentral_list_remove(struct mspan **list, struct mspan *span);
@@ -200,8 +202,10 @@ struct mspan *mcentral_next_unswept(void);
 bool mspan_claim_for_sweep(struct mspan *span);
 // Sweeps a claimed span: objects the collector did not mark become free,
 // the mark bits become the allocation bits. Returns false when no object
-// survived and the span went back to the heap.
-bool mspan_sweep(struct mspan *span);
+// survived and the span went back to the heap -- never with `preserve`,
+// which keeps an empty span for the caller to allocate from (Go's
+// sweep(preserve)).
+bool mspan_sweep(struct mspan *span, bool preserve);
 // Starts a sweep generation: every typed span becomes unswept. Only with
 // the world stopped and every mcache's spans released (mcache_release_all).
 void mheap_begin_sweep(void);
