@@ -43,8 +43,14 @@ int gc_stress_every;
 uint32_t gc_start_wanted;
 static bool gc_trace_enabled;
 
-// One cycle at a time: set while a start is under way, and for the mark.
-static uint32_t gc_starting;
+// One start at a time (Go's work.startSema, a semaphore that starts at 1).
+// Goroutines that reach the trigger while a start is under way wait for it
+// here instead of allocating on: a start first sweeps what is left of the
+// last cycle and stops the world, which takes a while (longer when the OS
+// has the starter's thread off its CPU), and an allocator running on
+// meanwhile would take the heap far past its goal before the mark and its
+// assists begin.
+static uint32_t gc_start_sema = 1;
 static uint32_t gc_mark_done_busy;
 static int gc_mark_restarts;
 static bool gc_workers_started;
@@ -274,15 +280,14 @@ void gc_start(enum gc_trigger_kind kind)
         return;
     if (kind == GC_TRIGGER_HEAP && !gc_pacer_should_start())
         return;
-    uint32_t expected = 0;
-    if (!__atomic_compare_exchange_n(&gc_starting, &expected, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-        return;   // another goroutine is starting a cycle
-    if (gc_marking()) {
-        __atomic_store_n(&gc_starting, 0, __ATOMIC_RELEASE);
+    semacquire1(&gc_start_sema, false, WAIT_REASON_GC_START);
+    // Someone else may have started the cycle meanwhile (as Go, look again).
+    if (gc_marking() || (kind == GC_TRIGGER_HEAP && !gc_pacer_should_start())) {
+        semrelease(&gc_start_sema);
         return;
     }
     gc_start_cycle(kind);
-    __atomic_store_n(&gc_starting, 0, __ATOMIC_RELEASE);
+    semrelease(&gc_start_sema);
     // This G was running when the mark began, so its stack is unscanned:
     // off the P and back on, through execute, which scans it.
     gosched();

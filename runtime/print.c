@@ -53,6 +53,7 @@ static const char *const wait_reasons[WAIT_REASON_COUNT] = {
     [WAIT_REASON_GC_WORKER_IDLE] = "GC worker (idle)",
     [WAIT_REASON_GC_SWEEP_WAIT] = "GC sweep wait",
     [WAIT_REASON_GC_CYCLE] = "wait for GC cycle",
+    [WAIT_REASON_GC_START] = "wait for GC start",
     [WAIT_REASON_GC_ASSIST] = "GC assist wait",
 };
 
