@@ -51,7 +51,7 @@ struct manual_central {
     struct runtime_lock lock;
     struct mspan *partial;   // spans with objects to hand out
     struct mspan *full;      // spans with every object out
-};
+} CACHE_ALIGNED;   // a line each, as the typed mcentrals (mheap.h)
 
 static struct manual_central manual_centrals[SIZE_CLASS_COUNT];
 

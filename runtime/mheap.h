@@ -117,15 +117,21 @@ struct heap_arena {
 };
 
 struct mheap {
-    struct runtime_lock lock;
-    struct page_alloc pages;
+    // Read by every lookup of an address (every free, every pointer the
+    // collector follows) and by every sweep; written at start-up and once
+    // a cycle. A cache line of their own: what follows is written on every
+    // span allocated or freed, and a write there would take the line away
+    // from every other processor's cache.
     struct heap_arena **arenas;  // HEAP_ARENA_INDEX_SIZE entries, by address >> 26
+    uint32_t sweepgen;           // the sweep generation, +2 per collection (mgcsweep.c)
+
+    struct runtime_lock lock CACHE_ALIGNED;
+    struct page_alloc pages;
     struct mspan *free_spans;    // span records to reuse
     uint64_t sys_bytes;          // address space obtained for the heap (read without the lock)
     uint64_t inuse_pages;        // pages in spans
     uint64_t manual_pages;       // of those, in manual spans
     uint64_t span_count;
-    uint32_t sweepgen;           // the sweep generation, +2 per collection (mgcsweep.c)
     uint64_t scavenge_due;       // when the next idle M scavenges (mheap_scavenge_when_idle)
 };
 
@@ -169,11 +175,13 @@ size_t mheap_scavenge(size_t bytes);
 // Per span class, the spans that mcaches take and return: partial ones
 // (with free objects) and full ones, each kind in two lists, swept and
 // unswept -- which list is which flips with mheap.sweepgen (mcentral.c).
+// Each on a cache line of its own, as Go pads its mcentrals: Ps refilling
+// different classes at once would otherwise fight over one line.
 struct mcentral {
     struct runtime_lock lock;
     struct mspan *partial[2];    // spans with free objects
     struct mspan *full[2];       // spans with none
-};
+} CACHE_ALIGNED;
 
 // The typed spans' mcentrals, by span class.
 extern struct mcentral mcentral_typed[SPAN_CLASS_COUNT];

@@ -86,7 +86,7 @@ struct sema_root {
     struct runtime_lock lock;
     struct sema_waiter *treap;         // the tree of distinct addresses
     uint32_t nwait;                    // sleepers in this root; read without the lock
-} __attribute__((aligned(64)));        // one cache line each: roots do not false-share
+} CACHE_ALIGNED;   // one cache line each: roots do not false-share
 
 static struct sema_root sema_table[SEMA_TABLE_SIZE];
 
