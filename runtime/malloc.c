@@ -130,8 +130,8 @@ static inline void heap_bits_set_type(uintptr_t object, size_t elemsize, size_t 
 // mixed, and from then on each object writes its own bits, as Go 1.19 does
 // for every object -- until the span holds one object alone again (a
 // fresh span, or one whose objects all died and which the sweep kept for
-// an mcache), which may rewrite the whole bitmap. (heap_bits_for_object is the check every
-// allocation makes; this, out of line, the writing.)
+// an mcache), which may rewrite the whole bitmap. (heap_bits_for_object is
+// the check every allocation makes; this, out of line, the writing.)
 static __attribute__((noinline)) void heap_bits_write_for_object(struct mspan *span, uintptr_t object, size_t size,
                                                                  const struct gc_type *type)
 {
