@@ -114,7 +114,10 @@ struct net_conn;
 // Listens for TCP connections on `local` (NULL: any address, a free port).
 // `backlog` (<= 0: 128) bounds the connections that have finished their
 // handshake but not been accepted yet; one more is reset. NULL, with
-// *error set (NET_ERROR_ADDRESS_IN_USE...), on failure.
+// *error set (NET_ERROR_ADDRESS_IN_USE...), on failure. As in Go, a port
+// whose old connections still wait in TIME-WAIT may be listened on again;
+// one another listener holds, on the same address or an overlapping one
+// (any address overlaps all), may not.
 struct net_listener *net_listen(const struct net_address *local, int backlog, enum net_error *error);
 
 // Waits for the next connection and returns it. NULL with NET_ERROR_CLOSED

@@ -492,6 +492,19 @@ static err_t net_tcp_accepted(void *argument, struct tcp_pcb *pcb, err_t error)
 
 /* --- Listening --------------------------------------------------------------------------- */
 
+// Whether a listener already holds `port` on `ip` or on an address that
+// overlaps it (any address overlaps every other). lwIP's own check, with
+// SOF_REUSEADDR, catches only the very same address; Linux refuses the
+// overlapping ones too, and so does Go. Under the core lock.
+static bool net_listener_port_taken(const ip_addr_t *ip, u16_t port)
+{
+    for (struct tcp_pcb_listen *other = tcp_listen_pcbs.listen_pcbs; other != NULL; other = other->next)
+        if (other->local_port == port &&
+            (ip_addr_isany(&other->local_ip) || ip_addr_isany(ip) || ip_addr_cmp(&other->local_ip, ip)))
+            return true;
+    return false;
+}
+
 struct net_listener *net_listen(const struct net_address *local, int backlog, enum net_error *error)
 {
     net_init();
@@ -513,7 +526,12 @@ struct net_listener *net_listen(const struct net_address *local, int backlog, en
     if (pcb == NULL) {
         failure = NET_ERROR_NO_MEMORY;
     } else {
+        // As Go's listeners: the port may be taken again while connections
+        // this server closed still wait on it (lwipopts.h, SO_REUSE).
+        ip_set_option(pcb, SOF_REUSEADDR);
         err_t result = tcp_bind(pcb, &ip, address.port);
+        if (result == ERR_OK && net_listener_port_taken(&ip, pcb->local_port))
+            result = ERR_USE;
         struct tcp_pcb *listening = NULL;
         if (result == ERR_OK)
             // lwIP's own backlog counts only with TCP_LISTEN_BACKLOG, which

@@ -123,6 +123,10 @@
 #define MEMP_NUM_SYS_TIMEOUT (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 8)
 // Keepalive probes are asked for per connection (SO_KEEPALIVE's flag).
 #define LWIP_TCP_KEEPALIVE 1
+// SOF_REUSEADDR exists: net_listen sets it on every listener, as Go does,
+// so that a server may listen again on a port where its old connections
+// still wait in TIME-WAIT (a second listener is still refused).
+#define SO_REUSE 1
 // Out-of-order segments are kept rather than dropped and resent.
 #define TCP_QUEUE_OOSEQ 1
 #define LWIP_TCP_SACK_OUT 0

@@ -489,6 +489,50 @@ START_TEST(test_listen_address_in_use_and_addresses)
 }
 END_TEST
 
+/* --- Listening again where old connections wait ------------------------------------------------- */
+
+// A server that closes its connections first leaves their ends waiting on
+// its port (FIN-WAIT, then TIME-WAIT for two minutes in lwIP). A listener
+// there again must work at once, as in Go, which sets SO_REUSEADDR on every
+// listener: a restarted service would otherwise be refused its own port. A
+// second listener while the first listens is still refused.
+static void listen_again(void *unused)
+{
+    (void)unused;
+    struct net_listener *listener = listen_on_loopback(0);
+    struct net_address bound = net_listener_address(listener);
+    struct net_conn *client = dial_listener(listener);
+    struct net_conn *server = accept_one(listener);
+    net_close(server);   // the server's end is the one that waits
+    expect_read_error(client, NET_ERROR_EOF);
+    net_close(client);
+    net_listener_close(listener);
+
+    enum net_error error = NET_ERROR_INTERNAL;
+    struct net_listener *again = net_listen(&bound, 0, &error);
+    ck_assert_msg(again != NULL, "listening again on port %u: %s", bound.port, net_error_string(error));
+    struct net_conn *second_client = dial_listener(again);
+    struct net_conn *second_server = accept_one(again);
+    ck_assert_int_eq(net_write(second_client, "x", 1, &error), 1);
+    char byte = 0;
+    ck_assert_int_eq(net_read(second_server, &byte, 1, &error), 1);
+    ck_assert_int_eq(byte, 'x');
+
+    error = NET_OK;
+    ck_assert_ptr_null(net_listen(&bound, 0, &error));
+    ck_assert_msg(error == NET_ERROR_ADDRESS_IN_USE, "%s", net_error_string(error));
+
+    net_close(second_client);
+    net_close(second_server);
+    net_listener_close(again);
+}
+
+START_TEST(test_listen_again_where_old_connections_wait)
+{
+    ck_assert_int_eq(run(listen_again, 2), 0);
+}
+END_TEST
+
 /* --- EOF after all data ----------------------------------------------------------------------- */
 
 #define EOF_BYTES 100000
@@ -1129,6 +1173,7 @@ int main(void)
     tcase_set_timeout(errors, 60);
     tcase_add_loop_test(errors, test_dial_errors, 1, 3);
     tcase_add_test(errors, test_listen_address_in_use_and_addresses);
+    tcase_add_test(errors, test_listen_again_where_old_connections_wait);
     tcase_add_loop_test(errors, test_eof_after_all_data, 1, 3);
     tcase_add_loop_test(errors, test_reset_when_the_peer_closes_with_unread_data, 1, 3);
     tcase_add_loop_test(errors, test_reset_by_a_peer_that_aborts, 1, 3);
