@@ -277,7 +277,7 @@ static inline __attribute__((always_inline)) void *small_object_ready(struct mca
     if (type)
         heap_bits_for_object(span, object, size, type);
     if (__builtin_expect(gc_marking(), 0))
-        gc_mark_new_object(span, object);
+        gc_mark_new_small_object(span, object);
     mcache_count(&mcache->stats.mallocs[size_class], 1);
     return (void *)object;
 }

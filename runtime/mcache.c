@@ -51,8 +51,10 @@ void mcache_global_init(void)
 void mcache_release_all(struct mcache *mcache)
 {
     for (uint32_t i = 0; i < SPAN_CLASS_COUNT; i++) {
-        if (mcache->alloc[i] != &mspan_empty)
+        if (mcache->alloc[i] != &mspan_empty) {
+            gc_flush_new_black(mcache->alloc[i], 0);
             mcentral_uncache_span(mcache->alloc[i]);
+        }
         mcache->alloc[i] = &mspan_empty;
     }
     mcache->tiny = 0;
@@ -62,6 +64,7 @@ void mcache_release_all(struct mcache *mcache)
 bool mcache_refill(struct mcache *mcache, uint32_t span_class)
 {
     struct mspan *old = mcache->alloc[span_class];
+    gc_flush_new_black(old, 0);   // its objects allocated while marking: black before it goes
     mcache->alloc[span_class] = &mspan_empty;
     struct mspan *span = mcentral_cache_span(&mcentral_typed[span_class], old != &mspan_empty ? old : NULL);
     if (span == NULL)

@@ -360,6 +360,13 @@ void gc_mark_done(void)
     }
     gc_work_check_empty();
     __atomic_store_n(&gc_write_barrier_enabled, 0, __ATOMIC_RELEASE);
+    // The marks of objects allocated since the last flush, into the bits.
+    for (int32_t i = 0; i < procs; i++)
+        gc_flush_new_black_mcache(all_ps[i]->mcache);
+    runtime_lock_acquire(&mcache_global_lock);
+    if (mcache_global.alloc[0])
+        gc_flush_new_black_mcache(&mcache_global);
+    runtime_lock_release(&mcache_global_lock);
     uint64_t mark_end = platform_nanotime();
 
     if (gc_checkmark_enabled)

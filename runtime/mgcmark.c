@@ -88,6 +88,29 @@ void gc_shade(struct gc_work *work, uintptr_t address)
         gc_shade_in(work, arena, address);
 }
 
+void gc_flush_new_black(struct mspan *span, uint32_t next_group)
+{
+    uint64_t pending = span->black_pending;
+    if (pending == 0 && span->black_group == next_group)
+        return;   // (mspan_empty, shared by every mcache, is never written)
+    if (pending) {
+        // Atomic even with one P: a thread without one flushes the global
+        // mcache's spans while that P marks.
+        uint64_t old = __atomic_fetch_or(&span->gcmark_bits[span->black_group], pending, __ATOMIC_ACQ_REL);
+        struct m *m = getm();
+        if (m && m->p)   // (objects a marker got to first, it counted)
+            m->p->gc->work.bytes_marked += (uint64_t)runtime_count_bits(pending & ~old) * span->elemsize;
+        span->black_pending = 0;
+    }
+    span->black_group = next_group;
+}
+
+void gc_flush_new_black_mcache(struct mcache *mcache)
+{
+    for (uint32_t i = 0; i < SPAN_CLASS_COUNT; i++)
+        gc_flush_new_black(mcache->alloc[i], 0);
+}
+
 // Copies `words` words from memory that others may be writing as we read:
 // a stack whose goroutine is in a system call (the frame that called
 // entersyscall stores its result), a parked goroutine whose sudog a

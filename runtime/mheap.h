@@ -75,6 +75,12 @@ struct mspan {
     // span, written once, and this is the type; NULL otherwise (malloc.c's
     // heap_bits_for_object).
     const struct gc_type *uniform_type;
+    // While marking, the mark bits of objects allocated from the span
+    // since the mcache took it, for its 64 objects from black_group * 64,
+    // not yet set in gcmark_bits (gc_mark_new_small_object). Zero except
+    // in a span an mcache holds.
+    uint64_t black_pending;
+    uint32_t black_group;
 
     // Manual spans: freed objects linked through their first word; fresh
     // objects from freeindex on. Touched only under the mcentral's lock.
