@@ -154,13 +154,22 @@ void gc_scan_conservative(struct gc_work *work, uintptr_t start, size_t size)
 // (measured at 1 GiB live).
 #define GC_OBLET_BYTES (4 * 1024)
 
-// Shades the words of `at` whose bits are set in `bits` (bit i: word i).
-static inline __attribute__((always_inline)) void gc_shade_words(struct gc_work *work, uintptr_t at, uint64_t bits)
+// Shades the words of `at` whose bits are set in `bits` (bit i: word i),
+// `at` being in `home`, a span in use. A pointer into home itself -- often,
+// as objects allocated together point to each other -- skips the lookup
+// of its span: three dependent loads fewer on the marker's hottest path.
+static inline __attribute__((always_inline)) void gc_shade_words(struct gc_work *work, struct mspan *home,
+                                                                  uintptr_t at, uint64_t bits)
 {
     while (bits) {
         unsigned i = (unsigned)__builtin_ctzll(bits);
         bits &= bits - 1;
         uintptr_t value = __atomic_load_n((uintptr_t *)(at + i * sizeof(uintptr_t)), __ATOMIC_RELAXED);
+        if (value - home->start < home->limit - home->start) {
+            uint32_t index = (uint32_t)(((uint64_t)(value - home->start) * home->divide_magic) >> 32);
+            gc_grey_object(work, home, index);
+            continue;
+        }
         struct heap_arena *value_arena = heap_arena_of(value);
         if (value_arena)
             gc_shade_in(work, value_arena, value);
@@ -168,7 +177,7 @@ static inline __attribute__((always_inline)) void gc_shade_words(struct gc_work 
 }
 
 // Shades every pointer in [start, end) that the heap bitmap marks.
-static void gc_scan_words(struct gc_work *work, uintptr_t start, uintptr_t end)
+static void gc_scan_words(struct gc_work *work, struct mspan *home, uintptr_t start, uintptr_t end)
 {
     for (uintptr_t at = start; at < end;) {
         struct heap_arena *arena = heap_arena_of(at);
@@ -180,7 +189,7 @@ static void gc_scan_words(struct gc_work *work, uintptr_t start, uintptr_t end)
         uint64_t bits = __atomic_load_n(&arena->pointer_bits[word / 64], __ATOMIC_RELAXED) >> (word % 64);
         if (count < 64)
             bits &= ((uint64_t)1 << count) - 1;
-        gc_shade_words(work, at, bits);
+        gc_shade_words(work, home, at, bits);
         at += count * sizeof(uintptr_t);
     }
     store_relaxed(&work->scan_work, work->scan_work + (end - start));   // the pacer reads it
@@ -204,7 +213,7 @@ void gc_scan_object(struct gc_work *work, uintptr_t object)
             bits |= __atomic_load_n(&bitmap[1], __ATOMIC_RELAXED) << (64 - shift);
         if (words < 64)
             bits &= ((uint64_t)1 << words) - 1;
-        gc_shade_words(work, object, bits);
+        gc_shade_words(work, span, object, bits);
         store_relaxed(&work->scan_work, work->scan_work + span->elemsize);   // the pacer reads it
         return;
     }
@@ -217,7 +226,7 @@ void gc_scan_object(struct gc_work *work, uintptr_t object)
                 gc_work_put(work, oblet);
         end = object + GC_OBLET_BYTES < object_end ? object + GC_OBLET_BYTES : object_end;
     }
-    gc_scan_words(work, object, end);
+    gc_scan_words(work, span, object, end);
 }
 
 /* --- Stacks -------------------------------------------------------------------- */
