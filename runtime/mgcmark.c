@@ -197,8 +197,10 @@ static void gc_scan_words(struct gc_work *work, struct mspan *home, uintptr_t st
 
 void gc_scan_object(struct gc_work *work, uintptr_t object)
 {
+    // A grey object's span was checked when it was greyed, and no span is
+    // freed during the mark: its entry in the span map is enough.
     struct heap_arena *arena = heap_arena_of(object);
-    struct mspan *span = arena ? gc_span_in(arena, object) : NULL;
+    struct mspan *span = arena ? load_relaxed(&arena->spans[(object >> HEAP_PAGE_SHIFT) % HEAP_ARENA_PAGES]) : NULL;
     if (span == NULL)
         runtime_throwf("gc: grey object %#lx is not in a collected span", (unsigned long)object);
     size_t words = span->elemsize / sizeof(uintptr_t);
