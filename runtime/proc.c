@@ -567,8 +567,22 @@ static void reset_spinning(struct m *m)
     wake_p();
 }
 
-// Gives away pp, whose M is about to block: to a new M when there is work,
-// else to the idle list.
+// Under sched.lock, while the world is stopping: one more P has been made
+// P_STOPPED by someone other than the stopper, which hears of it if it was
+// the last.
+static void count_stopped_p_locked(void)
+{
+    if (__atomic_sub_fetch(&sched.stopwait, 1, __ATOMIC_ACQ_REL) == 0) {
+        __atomic_store_n(&sched.stopnote, 1, __ATOMIC_RELEASE);
+        platform_wake(&sched.stopnote, 1);
+    }
+}
+
+// Gives away pp, whose M is about to block or which sysmon took from a
+// system call: to a new M when there is work, else to the idle list -- or,
+// when the world is stopping, it stops (Go's handoffp): the stopper saw it
+// running or in a system call, counts on it to stop, and would otherwise
+// wait for it forever.
 static void hand_off_p(struct p *pp)
 {
     if (!runq_empty(pp) || __atomic_load_n(&sched.runq_size, __ATOMIC_ACQUIRE) != 0) {
@@ -582,6 +596,12 @@ static void hand_off_p(struct p *pp)
         return;
     }
     runtime_lock_acquire(&sched.lock);
+    if (sched.gcwaiting) {
+        __atomic_store_n(&pp->status, P_STOPPED, __ATOMIC_RELEASE);
+        count_stopped_p_locked();
+        runtime_lock_release(&sched.lock);
+        return;
+    }
     if (sched.runq_size != 0) {
         runtime_lock_release(&sched.lock);
         start_m(pp, false);
@@ -649,10 +669,7 @@ static void stop_m_for_the_world(struct m *m)
     runtime_lock_acquire(&sched.lock);
     __atomic_store_n(&pp->status, P_STOPPED, __ATOMIC_RELEASE);
     m_idle_put(m);
-    if (__atomic_sub_fetch(&sched.stopwait, 1, __ATOMIC_ACQ_REL) == 0) {
-        __atomic_store_n(&sched.stopnote, 1, __ATOMIC_RELEASE);
-        platform_wake(&sched.stopnote, 1);
-    }
+    count_stopped_p_locked();
     park_idle_m_locked(m, true);
 }
 
@@ -691,7 +708,7 @@ void stop_the_world(void)
         runtime_throw("stop_the_world: the world is already stopping");
     __atomic_store_n(&sched.stopwait, procs - 1, __ATOMIC_RELEASE);
     __atomic_store_n(&sched.stopnote, 0, __ATOMIC_RELEASE);
-    __atomic_store_n(&sched.gcwaiting, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&sched.gcwaiting, 1, __ATOMIC_SEQ_CST);   // (entersyscall_save)
     struct p *pp;
     while ((pp = p_idle_get()) != NULL) {
         __atomic_store_n(&pp->status, P_STOPPED, __ATOMIC_RELEASE);
@@ -1348,7 +1365,22 @@ void entersyscall_save(const uintptr_t *registers, uintptr_t caller_sp)
     m->p = NULL;
     m->mcache = NULL;
     store_relaxed(&pp->m, NULL);
-    __atomic_store_n(&pp->status, P_SYSCALL, __ATOMIC_RELEASE);
+    // Sequentially consistent, with the load below and stop_the_world's
+    // store of gcwaiting: else this thread could miss a stop that began
+    // just now while the stopper missed the new status.
+    __atomic_store_n(&pp->status, P_SYSCALL, __ATOMIC_SEQ_CST);
+    // A stopper that came before this saw the P running and counts on it
+    // to stop. Nothing else would stop it now -- sysmon does not take a P
+    // whose system calls are short, and exitsyscall takes it straight back
+    // -- so it stops here (Go's entersyscall_gcwait).
+    if (__atomic_load_n(&sched.gcwaiting, __ATOMIC_SEQ_CST)) {
+        runtime_lock_acquire(&sched.lock);
+        uint32_t expected = P_SYSCALL;
+        if (sched.stopwait > 0 && __atomic_compare_exchange_n(&pp->status, &expected, P_STOPPED, false,
+                                                             __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+            count_stopped_p_locked();
+        runtime_lock_release(&sched.lock);
+    }
     m->locks--;
 }
 

@@ -8,6 +8,7 @@
  * (child.h) to read what the dying program printed.
  */
 #include "child.h"
+#include "gc.h"
 #include "runtime.h"
 #include "runtime_internal.h"
 #include "timer.h"
@@ -320,6 +321,47 @@ START_TEST(test_system_call_hands_off_the_p)
 }
 END_TEST
 
+/* --- Stopping the world ---------------------------------------------------- */
+
+// Goroutines that keep entering short system calls while the main
+// goroutine stops the world again and again (twice per collection). The
+// stopper stops the Ps it finds idle or in a system call itself and counts
+// on the others to stop: a P that enters a system call after it looked, or
+// that sysmon takes from one and hands on, must stop then, or the stopper
+// waits forever. (One looper fewer than Ps: a looper never yields, and
+// sysmon does not take a P whose system calls are each short.)
+#define SYSCALL_LOOPERS 3
+static volatile long syscall_loopers_stop;
+static volatile long syscall_loopers_done;
+
+static void enter_short_system_calls(void *unused)
+{
+    (void)unused;
+    while (!__atomic_load_n(&syscall_loopers_stop, __ATOMIC_ACQUIRE)) {
+        entersyscall();
+        usleep(30);
+        exitsyscall();
+    }
+    __atomic_add_fetch(&syscall_loopers_done, 1, __ATOMIC_ACQ_REL);
+}
+
+static void stop_the_world_repeatedly(void *unused)
+{
+    (void)unused;
+    for (int i = 0; i < SYSCALL_LOOPERS; i++)
+        go(enter_short_system_calls, NULL);
+    for (int i = 0; i < 300; i++)
+        runtime_gc();
+    __atomic_store_n(&syscall_loopers_stop, 1, __ATOMIC_RELEASE);
+    wait_for_count(&syscall_loopers_done, SYSCALL_LOOPERS);
+}
+
+START_TEST(test_world_stops_while_goroutines_enter_system_calls)
+{
+    ck_assert_int_eq(run_with_procs(stop_the_world_repeatedly, 4), 0);
+}
+END_TEST
+
 /* --- Stacks -------------------------------------------------------------- */
 
 __attribute__((noinline)) static long recurse(long depth, volatile char *previous)
@@ -473,6 +515,7 @@ int main(void)
     tcase_add_test(basics, test_timer_fires_while_all_ps_idle);
     tcase_add_test(basics, test_timer_stop_reset_and_periodic);
     tcase_add_test(basics, test_system_call_hands_off_the_p);
+    tcase_add_test(basics, test_world_stops_while_goroutines_enter_system_calls);
     tcase_add_test(basics, test_deep_recursion_fits_the_stack);
     tcase_add_test(basics, test_stack_overflow_is_a_clear_fatal_error);
     tcase_add_test(basics, test_deadlock_is_detected);
