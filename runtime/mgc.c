@@ -311,6 +311,18 @@ void gc_maybe_start(void)
 static void print_trace(uint64_t stw2_ns, uint64_t heap_live_at_end, uint64_t heap_goal,
                         const struct gc_cycle_account *cycle);
 
+// With the world stopped: `action` on every P's mcache, and on the global
+// one (under its lock: a thread without a P may be allocating from it).
+static void for_every_mcache(void (*action)(struct mcache *))
+{
+    for (int32_t i = 0; i < procs; i++)
+        action(all_ps[i]->mcache);
+    runtime_lock_acquire(&mcache_global_lock);
+    if (mcache_global.alloc[0])
+        action(&mcache_global);
+    runtime_lock_release(&mcache_global_lock);
+}
+
 // How often a mark that found new work at termination goes back to
 // concurrent marking before the rest is finished with the world stopped.
 #define GC_MARK_RESTARTS_MAX 100
@@ -361,12 +373,7 @@ void gc_mark_done(void)
     gc_work_check_empty();
     __atomic_store_n(&gc_write_barrier_enabled, 0, __ATOMIC_RELEASE);
     // The marks of objects allocated since the last flush, into the bits.
-    for (int32_t i = 0; i < procs; i++)
-        gc_flush_new_black_mcache(all_ps[i]->mcache);
-    runtime_lock_acquire(&mcache_global_lock);
-    if (mcache_global.alloc[0])
-        gc_flush_new_black_mcache(&mcache_global);
-    runtime_lock_release(&mcache_global_lock);
+    for_every_mcache(gc_flush_new_black_mcache);
     uint64_t mark_end = platform_nanotime();
 
     if (gc_checkmark_enabled)
@@ -389,12 +396,7 @@ void gc_mark_done(void)
     gc_roots_unlock();
 
     // Every span back to its mcentral, then the flip: all of them unswept.
-    for (int32_t i = 0; i < procs; i++)
-        mcache_release_all(all_ps[i]->mcache);
-    runtime_lock_acquire(&mcache_global_lock);
-    if (mcache_global.alloc[0])
-        mcache_release_all(&mcache_global);
-    runtime_lock_release(&mcache_global_lock);
+    for_every_mcache(mcache_release_all);
     uint64_t heap_live_at_end = __atomic_load_n(&gc_pacer.heap_live, __ATOMIC_RELAXED);
     uint64_t heap_goal = gc_pacer.heap_goal;   // this cycle's, for the trace
     mheap_begin_sweep();
