@@ -487,6 +487,17 @@ static void stop_m(struct m *m)
 
 static void wake_p(void);
 
+// Under sched.lock, while the world is stopping: one more P has been made
+// P_STOPPED by someone other than the stopper, which hears of it if it was
+// the last.
+static void count_stopped_p_locked(void)
+{
+    if (__atomic_sub_fetch(&sched.stopwait, 1, __ATOMIC_ACQ_REL) == 0) {
+        __atomic_store_n(&sched.stopnote, 1, __ATOMIC_RELEASE);
+        platform_wake(&sched.stopnote, 1);
+    }
+}
+
 // Runs some M on pp (an idle P when pp is NULL); creates the M if none is
 // idle. With `spinning`, the caller has already counted the M in nmspinning.
 static void start_m(struct p *pp, bool spinning)
@@ -519,12 +530,21 @@ static void start_m(struct p *pp, bool spinning)
         if (!platform_thread_start(m, runtime_m_start)) {
             // No thread (hosted: out of resources) or no free CPU (kernel:
             // every CPU already runs an M; one of them is about to park).
-            // The P goes back to the idle list for a running M to pick up.
+            // The P goes back to the idle list for a running M to pick up
+            // -- or stops, if the world began stopping meanwhile: the
+            // stopper took the idle list before this P was on it, and
+            // counts on it to stop (a hang of selftest=gc, once in about
+            // 150 boots with -smp 4).
             __atomic_sub_fetch(&sched.mcount, 1, __ATOMIC_ACQ_REL);
             if (spinning)
                 __atomic_sub_fetch(&sched.nmspinning, 1, __ATOMIC_ACQ_REL);
             runtime_lock_acquire(&sched.lock);
-            p_idle_put_with_work(pp);
+            if (sched.gcwaiting) {
+                __atomic_store_n(&pp->status, P_STOPPED, __ATOMIC_RELEASE);
+                count_stopped_p_locked();
+            } else {
+                p_idle_put_with_work(pp);
+            }
             runtime_lock_release(&sched.lock);
             if (load_i32(&sched.mcount) == 0)
                 runtime_throw("cannot start a thread for the first M");
@@ -565,17 +585,6 @@ static void reset_spinning(struct m *m)
     if (spinning < 0)
         runtime_throw("negative spinning M count");
     wake_p();
-}
-
-// Under sched.lock, while the world is stopping: one more P has been made
-// P_STOPPED by someone other than the stopper, which hears of it if it was
-// the last.
-static void count_stopped_p_locked(void)
-{
-    if (__atomic_sub_fetch(&sched.stopwait, 1, __ATOMIC_ACQ_REL) == 0) {
-        __atomic_store_n(&sched.stopnote, 1, __ATOMIC_RELEASE);
-        platform_wake(&sched.stopnote, 1);
-    }
 }
 
 // Gives away pp, whose M is about to block or which sysmon took from a
