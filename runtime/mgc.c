@@ -249,8 +249,12 @@ static void gc_start_cycle(enum gc_trigger_kind kind)
         // it: they would be in a block nothing may mark.
         pp->mcache->tiny = 0;
         pp->mcache->tiny_offset = 0;
-        if (pg->barrier_count || !gc_work_empty(&pg->work))
-            runtime_throw("gc: a P has mark work left from the last cycle");
+        if (pg->barrier_count || !gc_work_empty(&pg->work)) {
+            struct gc_work_buffer *primary = pg->work.primary, *secondary = pg->work.secondary;
+            runtime_throwf("gc: P %d has mark work left from the last cycle: %u barrier entries, %lu + %lu grey objects",
+                           pp->id, pg->barrier_count, (unsigned long)(primary ? primary->count : 0),
+                           (unsigned long)(secondary ? secondary->count : 0));
+        }
         pg->work.bytes_marked = pg->work.scan_work = pg->work.stack_bytes = 0;
         pg->fractional_ns = pg->assist_ns = 0;
         memset(pg->worker_ns, 0, sizeof pg->worker_ns);
