@@ -739,9 +739,10 @@ void stop_the_world(void)
     // while the stopper spins: an interrupt that lands where a G cannot
     // stop (in the runtime's own code, in the C library, holding a lock)
     // is lost, and the G may run on from there into such a loop -- with
-    // one interrupt per round, most runs of binary trees on two Ps had a
-    // stop of 100-250 us. After the spin the stopper sleeps: a sleeping thread is slow
-    // to wake, and every microsecond here is a microsecond of pause.
+    // one interrupt per round, half the runs of binary trees on two Ps
+    // had a stop of 115-250 us. After the spin the stopper sleeps: a
+    // sleeping thread is slow to wake, and every microsecond here is a
+    // microsecond of pause.
     if (!done) {
         preempt_running_ps(own, false);
         done = wait_for_stopped_ps(STOP_POLITE_NS);

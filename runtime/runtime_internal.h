@@ -45,16 +45,16 @@ static inline unsigned runtime_count_bits(uint64_t word)
     return (unsigned)((word * 0x0101010101010101ull) >> 56);
 }
 
-/* --- Runtime locks (runtime/lock.c) ---------------------------------------
- * A mutex for the runtime's own short critical sections. It parks the thread
- * (futex) rather than the goroutine, and while an M holds one it must not be
- * preempted: m->locks counts the locks held. */
 // A cache line on x86-64. Data that every processor reads on a fast path
 // is kept off the lines of data that some processor writes often: a write
 // takes the line away from every other processor's cache (false sharing).
 #define CACHE_LINE_SIZE 64
 #define CACHE_ALIGNED __attribute__((aligned(CACHE_LINE_SIZE)))
 
+/* --- Runtime locks (runtime/lock.c) ---------------------------------------
+ * A mutex for the runtime's own short critical sections. It parks the thread
+ * (futex) rather than the goroutine, and while an M holds one it must not be
+ * preempted: m->locks counts the locks held. */
 struct runtime_lock {
     uint32_t key;   // 0 unlocked, 1 locked, 2 locked with sleepers
 };
