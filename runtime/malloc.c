@@ -153,9 +153,13 @@ static __attribute__((noinline)) void heap_bits_write_for_object(struct mspan *s
             phase = (phase + 64) % element_words;
         }
         span->uniform_type = type;
+        store_relaxed(&span->uniform_mask, pattern);
         return;
     }
+    // Mixed from now on: before the object's own bits are written, the
+    // markers are told to read them.
     span->uniform_type = NULL;
+    store_relaxed(&span->uniform_mask, 0);
     heap_bits_set_type(object, span->elemsize, size, type);
 }
 

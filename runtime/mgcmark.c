@@ -161,15 +161,30 @@ void gc_scan_conservative(struct gc_work *work, uintptr_t start, size_t size)
 static inline __attribute__((always_inline)) void gc_shade_words(struct gc_work *work, struct mspan *home,
                                                                   uintptr_t at, uint64_t bits)
 {
+    // home's fields, read once (the stores into the work buffers might
+    // alias them, as far as the compiler knows).
+    uintptr_t home_start = home->start, home_bytes = home->limit - home->start, home_elemsize = home->elemsize;
+    uint64_t home_magic = home->divide_magic;
+    uint64_t *home_marks = home->gcmark_bits;
     while (bits) {
         unsigned i = (unsigned)__builtin_ctzll(bits);
         bits &= bits - 1;
         uintptr_t value = __atomic_load_n((uintptr_t *)(at + i * sizeof(uintptr_t)), __ATOMIC_RELAXED);
-        if (value - home->start < home->limit - home->start) {
-            uint32_t index = (uint32_t)(((uint64_t)(value - home->start) * home->divide_magic) >> 32);
-            gc_grey_object(work, home, index);
+        if (value - home_start < home_bytes) {
+            // A precise pointer names an allocated object (unlike a word a
+            // conservative scan finds), and home's objects have pointers:
+            // gc_grey_object's other two checks have nothing to find.
+            uint32_t index = (uint32_t)(((uint64_t)(value - home_start) * home_magic) >> 32);
+            uint64_t *word = &home_marks[index / 64];
+            uint64_t bit = (uint64_t)1 << (index % 64);
+            if ((__atomic_load_n(word, __ATOMIC_RELAXED) & bit) || gc_mark_bit_set(word, bit))
+                continue;
+            work->bytes_marked += home_elemsize;
+            gc_work_put(work, home_start + (uintptr_t)index * home_elemsize);
             continue;
         }
+        if (value == 0)
+            continue;
         struct heap_arena *value_arena = heap_arena_of(value);
         if (value_arena)
             gc_shade_in(work, value_arena, value);
@@ -203,6 +218,12 @@ void gc_scan_object(struct gc_work *work, uintptr_t object)
     struct mspan *span = arena ? load_relaxed(&arena->spans[(object >> HEAP_PAGE_SHIFT) % HEAP_ARENA_PAGES]) : NULL;
     if (span == NULL)
         runtime_throwf("gc: grey object %#lx is not in a collected span", (unsigned long)object);
+    uint64_t uniform_mask = load_relaxed(&span->uniform_mask);
+    if (uniform_mask) {
+        gc_shade_words(work, span, object, uniform_mask);
+        store_relaxed(&work->scan_work, work->scan_work + span->elemsize);   // the pacer reads it
+        return;
+    }
     size_t words = span->elemsize / sizeof(uintptr_t);
     if (words <= 64) {
         // Most objects: their bits lie in one or two bitmap words (a span

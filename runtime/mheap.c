@@ -171,6 +171,7 @@ struct mspan *mheap_alloc(size_t npages, enum mspan_state state, uint32_t span_c
     span->needzero = mheap_run_needs_zero(start, npages);
     span->sweepgen = mheap.sweepgen;
     span->uniform_type = NULL;
+    span->uniform_mask = 0;
     uint32_t size_class = span_class_size_class(span_class);
     if (size_class == 0) {
         // One large object.

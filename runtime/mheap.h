@@ -75,6 +75,9 @@ struct mspan {
     // span, written once, and this is the type; NULL otherwise (malloc.c's
     // heap_bits_for_object).
     const struct gc_type *uniform_type;
+    // And then its pointer mask, one bit per word of an object, which the
+    // markers read instead of the heap bitmap; 0 while the span is mixed.
+    uint64_t uniform_mask;
     // While marking, the mark bits of objects allocated from the span
     // since the mcache took it, for its 64 objects from black_group * 64,
     // not yet set in gcmark_bits (gc_mark_new_small_object). Zero except

@@ -949,6 +949,62 @@ START_TEST(test_only_pointer_words_keep_objects_alive)
 }
 END_TEST
 
+// Two types of one size class, their pointers in different words. Spans
+// that hold one type are scanned by that type's mask (mspan.uniform_mask),
+// mixed ones by the heap bitmap: each object must be scanned by its own
+// type's bits whichever way its span holds it. First a run of the first
+// type alone (its spans start uniform), then the two alternately (they
+// turn mixed): every pointer word holds a node that must survive, every
+// data word a node that must go.
+struct quad {
+    uint64_t words[4];
+};
+static const struct gc_type quad_first_type = { .name = "quad_first", .size = sizeof(struct quad), .pointers = 1u << 0 };
+static const struct gc_type quad_third_type = { .name = "quad_third", .size = sizeof(struct quad), .pointers = 1u << 2 };
+enum { QUADS_ALONE = 300, QUADS = 3000 };
+
+static __attribute__((noinline)) struct quad **build_quads(struct precise *p)
+{
+    struct quad **quads = gc_alloc(QUADS * sizeof *quads, &pointer_type);
+    for (size_t i = 0; i < QUADS; i++) {
+        bool third = i >= QUADS_ALONE && i % 2;
+        struct quad *quad = gc_new(third ? &quad_third_type : &quad_first_type);
+        gc_store(&quads[i], quad);
+        for (size_t w = 0; w < 4; w++) {
+            bool pointer = w == (third ? 2u : 0u);
+            struct node *node = node_new(pointer ? p->live_count : 1000000 + p->dead_count);
+            if (pointer) {
+                p->live[p->live_count++] = hide(node);
+                gc_store((struct node **)&quad->words[w], node);
+            } else {
+                p->dead[p->dead_count++] = hide(node);
+                quad->words[w] = (uint64_t)(uintptr_t)node;   // a data word: no reference
+            }
+        }
+    }
+    return quads;
+}
+
+static void mixed_spans(void *unused)
+{
+    (void)unused;
+    struct precise p = { .live = malloc(QUADS * sizeof(uintptr_t)), .dead = malloc(3 * QUADS * sizeof(uintptr_t)) };
+    struct quad **volatile quads = build_quads(&p);
+    collect();
+    assert_all_freed(p.dead, p.dead_count, "nodes held only in data words of quads");
+    for (size_t i = 0; i < p.live_count; i++)
+        node_verify_id(unhide(p.live[i]), i);
+    expect_ptr(runtime_heap_object(quads, NULL), ==, quads);
+    free(p.live);
+    free(p.dead);
+}
+
+START_TEST(test_objects_sharing_a_span_are_scanned_by_their_own_types)
+{
+    ck_assert_int_eq(run_quiet(mixed_spans), 0);
+}
+END_TEST
+
 // An object passed as go()'s argument survives until the goroutine runs,
 // though nothing else refers to it. Each batch of 100 goroutines waits at a
 // gate that opens only once its batch's collection has swept the heap: a
@@ -2028,6 +2084,7 @@ int main(void)
     tcase_add_test(reach, test_removing_a_root_never_added_is_fatal);
     tcase_add_test(reach, test_typed_arrays_keep_their_referents_alive);
     tcase_add_test(reach, test_only_pointer_words_keep_objects_alive);
+    tcase_add_test(reach, test_objects_sharing_a_span_are_scanned_by_their_own_types);
     tcase_add_test(reach, test_go_argument_survives_until_the_goroutine_runs);
     tcase_add_test(reach, test_go_argument_survives_procs_2);
     tcase_add_test(reach, test_pointers_in_a_channel_buffer_survive);
