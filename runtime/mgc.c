@@ -271,8 +271,7 @@ static void gc_start_cycle(enum gc_trigger_kind kind)
     gc_pacer_start_cycle(now);   // the mark's clock starts now
     __atomic_store_n(&gc_write_barrier_enabled, 1, __ATOMIC_RELEASE);
     __atomic_store_n(&gc_phase, GC_MARK, __ATOMIC_RELEASE);
-    start_the_world();
-    uint64_t end = platform_nanotime();
+    uint64_t end = start_the_world();
     cycle_stw1_ns = end - start;
     record_pause(end - start);
 }
@@ -362,8 +361,7 @@ void gc_mark_done(void)
         // marker that runs dry must find it clear, or nobody ends the mark.)
         gc_mark_restarts++;
         __atomic_store_n(&gc_mark_done_busy, 0, __ATOMIC_RELEASE);
-        start_the_world();
-        record_pause(platform_nanotime() - start);
+        record_pause(start_the_world() - start);
         return;
     }
     __atomic_store_n(&gc_phase, GC_MARK_TERMINATION, __ATOMIC_RELEASE);
@@ -421,8 +419,7 @@ void gc_mark_done(void)
     stats.gc_cpu_ns = total_gc_cpu_ns;
     runtime_lock_release(&stats_lock);
     __atomic_store_n(&gc_mark_done_busy, 0, __ATOMIC_RELEASE);
-    start_the_world();
-    record_pause(platform_nanotime() - start);
+    record_pause(start_the_world() - start);
     gc_wake_all_assists();   // the mark is over: no debt is owed any more
 
     // The trace line before the waiters wake: a program that ends right

@@ -759,7 +759,7 @@ void stop_the_world(void)
     }
 }
 
-void start_the_world(void)
+uint64_t start_the_world(void)
 {
     struct m *m = getm();
     struct p *own = m->p;
@@ -784,11 +784,13 @@ void start_the_world(void)
     runtime_lock_release(&sched.lock);
     for (int32_t i = 0; i < count; i++)
         start_m(with_work[i], false);
+    uint64_t started = platform_nanotime();
     m->locks--;
     wake_p();   // for the global queue, and the timers of the idle Ps
     uint64_t when = timers_earliest();
     if (when)
         sched_timer_added(when);
+    return started;
 }
 
 /* --- Finding work -------------------------------------------------------- */

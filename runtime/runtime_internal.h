@@ -266,7 +266,10 @@ static inline struct g *getg(void)
 // have stopped (Go's stopTheWorld); the calling G keeps running and must
 // not block until start_the_world. Only the collector does this.
 void stop_the_world(void);
-void start_the_world(void);
+// Hands the stopped Ps back out and returns when the world started -- the
+// end of the pause, as Go's startTheWorldWithSema measures it: once every
+// P with work has its M, before the wake-up of one more M to look for work.
+uint64_t start_the_world(void);
 // Gets an idle P running, if there is one and no M is looking for work
 // already: the collector calls it when marking work appears on the global
 // list, so an idle P comes to help (Go's enlistWorker).
