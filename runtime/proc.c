@@ -475,9 +475,10 @@ static void park_idle_m_locked(struct m *m, bool may_watch_timers)
         m->spinning = true;
         __atomic_add_fetch(&sched.nmspinning, 1, __ATOMIC_ACQ_REL);
     }
-    runtime_lock_release(&sched.lock);
+    // Under the lock: until the P is ours, stop_the_world may take it back.
     acquire_p(m, m->next_p);
     m->next_p = NULL;
+    runtime_lock_release(&sched.lock);
 }
 
 static void stop_m(struct m *m)
@@ -524,8 +525,10 @@ static void start_m(struct p *pp, bool spinning)
     runtime_lock_release(&sched.lock);
     if (m == NULL) {
         m = new_m();
+        runtime_lock_acquire(&sched.lock);   // (take_back_handed_ps_locked reads next_p)
         m->spinning = spinning;
         m->next_p = pp;
+        runtime_lock_release(&sched.lock);
         extern void runtime_m_start(struct m *m);
         if (!platform_thread_start(m, runtime_m_start)) {
             // No thread (hosted: out of resources) or no free CPU (kernel:
@@ -536,14 +539,19 @@ static void start_m(struct p *pp, bool spinning)
             // counts on it to stop (a hang of selftest=gc, once in about
             // 150 boots with -smp 4).
             __atomic_sub_fetch(&sched.mcount, 1, __ATOMIC_ACQ_REL);
-            if (spinning)
-                __atomic_sub_fetch(&sched.nmspinning, 1, __ATOMIC_ACQ_REL);
             runtime_lock_acquire(&sched.lock);
-            if (sched.gcwaiting) {
-                __atomic_store_n(&pp->status, P_STOPPED, __ATOMIC_RELEASE);
-                count_stopped_p_locked();
-            } else {
-                p_idle_put_with_work(pp);
+            if (m->next_p == pp) {   // (else a stopper took it back already)
+                m->next_p = NULL;
+                if (m->spinning) {
+                    m->spinning = false;
+                    __atomic_sub_fetch(&sched.nmspinning, 1, __ATOMIC_ACQ_REL);
+                }
+                if (sched.gcwaiting) {
+                    __atomic_store_n(&pp->status, P_STOPPED, __ATOMIC_RELEASE);
+                    count_stopped_p_locked();
+                } else {
+                    p_idle_put_with_work(pp);
+                }
             }
             runtime_lock_release(&sched.lock);
             if (load_i32(&sched.mcount) == 0)
@@ -707,6 +715,30 @@ static bool wait_for_stopped_ps(uint64_t ns)
     }
 }
 
+// Under sched.lock, as the world begins to stop: the Ps that start_m has
+// handed to an M that has not taken them yet -- an M still waking up, or a
+// thread still starting -- stop here. Waiting for that M would put its
+// wake-up in the pause: tens of microseconds on a VM, milliseconds when
+// the OS is slow to give it a CPU. The M finds next_p empty and parks
+// again (park_idle_m_locked, runtime_m_start).
+static void take_back_handed_ps_locked(void)
+{
+    runtime_lock_acquire(&sched.all_lock);
+    for (struct m *other = sched.all_ms; other; other = other->all_link) {
+        struct p *pp = other->next_p;
+        if (pp == NULL)
+            continue;
+        other->next_p = NULL;
+        if (other->spinning) {
+            other->spinning = false;
+            __atomic_sub_fetch(&sched.nmspinning, 1, __ATOMIC_ACQ_REL);
+        }
+        __atomic_store_n(&pp->status, P_STOPPED, __ATOMIC_RELEASE);
+        __atomic_sub_fetch(&sched.stopwait, 1, __ATOMIC_ACQ_REL);
+    }
+    runtime_lock_release(&sched.all_lock);
+}
+
 void stop_the_world(void)
 {
     struct m *m = getm();
@@ -729,6 +761,7 @@ void stop_the_world(void)
                                                             __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
             __atomic_sub_fetch(&sched.stopwait, 1, __ATOMIC_ACQ_REL);
     }
+    take_back_handed_ps_locked();
     bool done = load_i32(&sched.stopwait) == 0;
     runtime_lock_release(&sched.lock);
     // Ask the running Gs to stop. The request alone first: a G that
@@ -1036,11 +1069,13 @@ void runtime_m_start(struct m *m)
 {
     platform_set_current_m(m);
     m->g0->race_fiber = race_current_fiber();
+    runtime_lock_acquire(&sched.lock);   // until the P is ours, stop_the_world may take it back
     struct p *pp = m->next_p;
     m->next_p = NULL;
     if (pp)
         acquire_p(m, pp);
-    else
+    runtime_lock_release(&sched.lock);
+    if (pp == NULL)
         stop_m(m);
     schedule();
 }
