@@ -160,14 +160,21 @@ static void gc_mark_worker(void *argument)
     }
 }
 
-// Yields until the G that *slot names (set when it first runs) has parked.
-static void gosched_until_parked(struct g *const *slot)
+// Waits until the G that *slot names (set when it first runs) has parked,
+// sleeping, not yielding: gosched puts the caller straight back on its own
+// P's queue, ahead of any stealing, and a new G queued on another P whose M
+// never looks at its queue -- one whose goroutine only enters and leaves
+// short system calls, so that sysmon never takes the P -- would wait
+// forever (test_world_stops_while_goroutines_enter_system_calls hung so,
+// once). An empty queue sends this P to steal it.
+#define WORKER_START_POLL_NS (20 * 1000)
+static void sleep_until_parked(struct g *const *slot)
 {
     for (;;) {
         struct g *gp = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
         if (gp && __atomic_load_n(&gp->status, __ATOMIC_ACQUIRE) == G_WAITING)
             return;
-        gosched();
+        gosleep(WORKER_START_POLL_NS);
     }
 }
 
@@ -184,8 +191,8 @@ static void worker_pool_start(void)
     // that comes next would wait for that thread to arrive -- which made
     // the first cycle's pause the longest of a program.
     for (int32_t i = 0; i < procs; i++)
-        gosched_until_parked(&all_ps[i]->gc->worker);
-    gosched_until_parked(&gc_sweeper);
+        sleep_until_parked(&all_ps[i]->gc->worker);
+    sleep_until_parked(&gc_sweeper);
 }
 
 struct g *gc_find_mark_worker(struct p *pp, bool idle)

@@ -266,7 +266,9 @@ static void timer_operations(void *unused)
     timer_init(&reset, count_firing, NULL);
     timer_init(&ticker, count_firing, NULL);
 
-    timer_start(&stopped, 5 * MILLISECOND);
+    // Far off, so that it is still pending however late this goroutine
+    // runs on (at 5 ms it once fired first, on a loaded machine).
+    timer_start(&stopped, 10000 * MILLISECOND);
     ck_assert(timer_stop(&stopped));          // pending: stopped in time
     ck_assert(!timer_stop(&stopped));         // already stopped
 
