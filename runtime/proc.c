@@ -488,6 +488,22 @@ static void stop_m(struct m *m)
 
 static void wake_p(void);
 
+// Under sched.lock: takes back the P start_m handed to m, which has not
+// taken it (its thread did not start, or a stopper wants it), and with it
+// the count of m as a spinning M. Returns the P, or NULL if m has none.
+static struct p *take_handed_p_locked(struct m *m)
+{
+    struct p *pp = m->next_p;
+    if (pp == NULL)
+        return NULL;
+    m->next_p = NULL;
+    if (m->spinning) {
+        m->spinning = false;
+        __atomic_sub_fetch(&sched.nmspinning, 1, __ATOMIC_ACQ_REL);
+    }
+    return pp;
+}
+
 // Under sched.lock, while the world is stopping: one more P has been made
 // P_STOPPED by someone other than the stopper, which hears of it if it was
 // the last.
@@ -540,12 +556,7 @@ static void start_m(struct p *pp, bool spinning)
             // 150 boots with -smp 4).
             __atomic_sub_fetch(&sched.mcount, 1, __ATOMIC_ACQ_REL);
             runtime_lock_acquire(&sched.lock);
-            if (m->next_p == pp) {   // (else a stopper took it back already)
-                m->next_p = NULL;
-                if (m->spinning) {
-                    m->spinning = false;
-                    __atomic_sub_fetch(&sched.nmspinning, 1, __ATOMIC_ACQ_REL);
-                }
+            if (take_handed_p_locked(m) == pp) {   // (else a stopper took it back already)
                 if (sched.gcwaiting) {
                     __atomic_store_n(&pp->status, P_STOPPED, __ATOMIC_RELEASE);
                     count_stopped_p_locked();
@@ -725,14 +736,9 @@ static void take_back_handed_ps_locked(void)
 {
     runtime_lock_acquire(&sched.all_lock);
     for (struct m *other = sched.all_ms; other; other = other->all_link) {
-        struct p *pp = other->next_p;
+        struct p *pp = take_handed_p_locked(other);
         if (pp == NULL)
             continue;
-        other->next_p = NULL;
-        if (other->spinning) {
-            other->spinning = false;
-            __atomic_sub_fetch(&sched.nmspinning, 1, __ATOMIC_ACQ_REL);
-        }
         __atomic_store_n(&pp->status, P_STOPPED, __ATOMIC_RELEASE);
         __atomic_sub_fetch(&sched.stopwait, 1, __ATOMIC_ACQ_REL);
     }
