@@ -58,6 +58,7 @@ struct cpu {
 
     // The goroutine runtime's view of this CPU (kernel/platform.c).
     void *runtime_m;                            // the M this CPU runs, or NULL
+    void *runtime_mcache;                       // the mcache of that M's P, or NULL
     uint32_t *volatile wait_address;            // what platform_wait sleeps on
     void (*volatile start_entry)(void *);       // an M to start, set by platform_thread_start
     void *start_argument;

@@ -91,6 +91,11 @@ void platform_set_current_m(struct m *m)
     this_cpu()->runtime_m = m;
 }
 
+void platform_set_current_mcache(struct mcache *mcache)
+{
+    this_cpu()->runtime_mcache = mcache;
+}
+
 void platform_yield(void)
 {
     cpu_relax();

@@ -401,7 +401,7 @@ static const struct gc_type *gc_type_scanned(const struct gc_type *type)
 static inline void *gc_new_fast(const struct gc_type *type)
 {
     struct m *m = getm();
-    struct mcache *mcache = m ? m->mcache : NULL;
+    struct mcache *mcache = mcache_current();
     size_t size = type->size;
     if (mcache == NULL || m->curg == NULL || load_relaxed(&m->curg->preempt) || size - 1 >= 64 * sizeof(void *) ||
         type->pointer_bitmap || type->pointers == 0)

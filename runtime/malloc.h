@@ -68,7 +68,8 @@ size_t runtime_malloc_usable_size(void *pointer);
 // A pointer runtime_free cannot have come from runtime_malloc (not in the
 // heap, or in a typed object's page) always stops the program with a clear
 // message. Debug mode (HARDWAY_MALLOCDEBUG=1 hosted, mallocdebug=1 in the
-// kernel, or this call before the first allocation) checks every free
+// kernel, or this call before the runtime starts and anything is allocated;
+// later it is fatal) checks every free
 // further -- a double free, or a pointer into the middle of a block -- and
 // fills freed memory with 0xdd so that a use after free shows.
 void runtime_malloc_debug(bool enabled);

@@ -25,12 +25,17 @@
  * A span's alloc_count counts the objects out of it -- in use, or waiting
  * on some P's list. Objects waiting on lists keep their spans; a P's lists
  * are bounded, and runtime_free_os_memory empties the caller's.
+ *
+ * Neither fast path asks whether debug mode is on: it is decided before the
+ * first allocation, and in debug mode the lists hold nothing between calls
+ * and the arena index gives no manual span a size class, so both paths
+ * always fall through to the slow ones, which check.
  */
 #include "mheap.h"
 #include <string.h>
 
-// 0 until the first allocation decides, then MALLOC_DEBUG_OFF or _ON. Read
-// on every malloc and free from any M: relaxed atomics, plain loads on x86.
+// 0 until the first allocation (or mcache) decides, then MALLOC_DEBUG_OFF or
+// _ON for good. Read by the slow paths from any M: relaxed atomics.
 enum { MALLOC_DEBUG_UNDECIDED, MALLOC_DEBUG_OFF, MALLOC_DEBUG_ON };
 static uint32_t malloc_debug_state;
 
@@ -71,20 +76,33 @@ static struct manual_central manual_centrals[SIZE_CLASS_COUNT];
 // overflowing list grows by a batch instead, as tcmalloc's thread caches
 // do, as long as the P's growth budget (MANUAL_GROWTH_BYTES over all its
 // lists) lasts; after that it returns a batch per overflow.
+//
+// In debug mode a list moves one object at a time and holds none: a batch
+// of 1, no room, no growth.
+static void manual_reset_limits(struct mcache *mcache)
+{
+    bool debug = malloc_debug_enabled();
+    for (uint32_t size_class = 1; size_class < SIZE_CLASS_COUNT; size_class++) {
+        struct manual_free_list *list = &mcache->manual[size_class];
+        list->max = debug ? 0 : 2 * list->batch;
+    }
+    mcache->manual_growth_left = debug ? 0 : MANUAL_GROWTH_BYTES;
+}
+
 void manual_init_lists(struct mcache *mcache)
 {
+    bool debug = malloc_debug_enabled();
     for (uint32_t size_class = 1; size_class < SIZE_CLASS_COUNT; size_class++) {
         struct manual_free_list *list = &mcache->manual[size_class];
         uint32_t count = MANUAL_BATCH_BYTES / (uint32_t)size_class_bytes[size_class];
         if (count < 2)
             count = 2;
-        list->batch = count > MANUAL_BATCH_MAX ? MANUAL_BATCH_MAX : count;
-        list->max = 2 * list->batch;
+        list->batch = debug ? 1 : count > MANUAL_BATCH_MAX ? MANUAL_BATCH_MAX : count;
     }
-    mcache->manual_growth_left = MANUAL_GROWTH_BYTES;
+    manual_reset_limits(mcache);
 }
 
-static void manual_central_return(struct manual_free_list *list, uint32_t size_class, uint32_t count);
+static void manual_central_return(struct mcache *mcache, uint32_t size_class, uint32_t count);
 
 // A free took `list` past its limit: grow it, or send a batch back.
 static __attribute__((noinline)) void manual_list_overflow(struct mcache *mcache, struct manual_free_list *list,
@@ -96,12 +114,17 @@ static __attribute__((noinline)) void manual_list_overflow(struct mcache *mcache
         list->max += list->batch;
         return;
     }
-    manual_central_return(list, size_class, list->batch);
+    manual_central_return(mcache, size_class, list->batch);
 }
 
 void runtime_malloc_debug(bool enabled)
 {
-    store_relaxed(&malloc_debug_state, enabled ? MALLOC_DEBUG_ON : MALLOC_DEBUG_OFF);
+    uint32_t wanted = enabled ? MALLOC_DEBUG_ON : MALLOC_DEBUG_OFF;
+    uint32_t undecided = MALLOC_DEBUG_UNDECIDED;
+    if (!__atomic_compare_exchange_n(&malloc_debug_state, &undecided, wanted, false, __ATOMIC_RELAXED,
+                                     __ATOMIC_RELAXED) &&
+        undecided != wanted)
+        runtime_throwf("runtime_malloc_debug: called after the allocator was first used");
 }
 
 /* --- A P's lists ------------------------------------------------------------ */
@@ -112,7 +135,6 @@ static inline void *manual_list_pop(struct manual_free_list *list)
     if (object) {
         list->head = *(void **)object;
         list->count--;
-        mcache_count(&list->mallocs, 1);
     }
     return object;
 }
@@ -122,9 +144,10 @@ static inline void manual_list_push(struct mcache *mcache, uint32_t size_class, 
     struct manual_free_list *list = &mcache->manual[size_class];
     *(void **)object = list->head;
     list->head = object;
-    list->count++;
+    uint32_t count = list->count + 1;
+    list->count = count;
     mcache_count(&list->frees, 1);
-    if (list->count > list->max)
+    if (count > list->max)
         manual_list_overflow(mcache, list, size_class);
 }
 
@@ -152,12 +175,14 @@ static bool manual_span_exhausted(const struct mspan *span)
     return span->free_list == NULL && span->freeindex == span->nelems;
 }
 
-// Fills `list` with up to a batch of objects of size_class. False when the
-// heap is out of memory and not one object could be had.
-static bool manual_central_fill(struct manual_free_list *list, uint32_t size_class)
+// Fills mcache's list of size_class with up to a batch of objects. False
+// when the heap is out of memory and not one object could be had.
+static bool manual_central_fill(struct mcache *mcache, uint32_t size_class)
 {
     struct manual_central *central = &manual_centrals[size_class];
+    struct manual_free_list *list = &mcache->manual[size_class];
     uint32_t want = list->batch;
+    uint32_t before = list->count;
     runtime_lock_acquire(&central->lock);
     while (list->count < want) {
         struct mspan *span = central->partial;
@@ -181,15 +206,21 @@ static bool manual_central_fill(struct manual_free_list *list, uint32_t size_cla
         }
     }
     runtime_lock_release(&central->lock);
+    mcache_count(&mcache->stats.manual_taken[size_class], list->count - before);
     return list->count > 0;
 }
 
-// Gives `count` objects from the head of `list` back to their spans.
-static void manual_central_return(struct manual_free_list *list, uint32_t size_class, uint32_t count)
+// Gives `count` objects from the head of mcache's list of size_class back to
+// their spans.
+static void manual_central_return(struct mcache *mcache, uint32_t size_class, uint32_t count)
 {
     struct manual_central *central = &manual_centrals[size_class];
+    struct manual_free_list *list = &mcache->manual[size_class];
+    if (count > list->count)
+        count = list->count;
+    mcache_count(&mcache->stats.manual_returned[size_class], count);
     runtime_lock_acquire(&central->lock);
-    while (count-- > 0 && list->head) {
+    while (count-- > 0) {
         void *object = list->head;
         list->head = *(void **)object;
         list->count--;
@@ -198,8 +229,9 @@ static void manual_central_return(struct manual_free_list *list, uint32_t size_c
         *(void **)object = span->free_list;
         span->free_list = object;
         span->alloc_count--;
-        if (span->alloc_count == 0) {
-            // Every object is back: the pages go back to the heap.
+        if (span->alloc_count == 0 && !malloc_debug_enabled()) {
+            // Every object is back: the pages go back to the heap. (Not in
+            // debug mode, which keeps the span to know a double free.)
             mcentral_list_remove(was_exhausted ? &central->full : &central->partial, span);
             mheap_free(span);
         } else if (was_exhausted) {
@@ -212,12 +244,9 @@ static void manual_central_return(struct manual_free_list *list, uint32_t size_c
 
 void manual_flush_all(struct mcache *mcache)
 {
-    for (uint32_t size_class = 1; size_class < SIZE_CLASS_COUNT; size_class++) {
-        struct manual_free_list *list = &mcache->manual[size_class];
-        manual_central_return(list, size_class, list->count);
-        list->max = 2 * list->batch;
-    }
-    mcache->manual_growth_left = MANUAL_GROWTH_BYTES;
+    for (uint32_t size_class = 1; size_class < SIZE_CLASS_COUNT; size_class++)
+        manual_central_return(mcache, size_class, mcache->manual[size_class].count);
+    manual_reset_limits(mcache);
 }
 
 /* --- Debug checks ---------------------------------------------------------- */
@@ -267,7 +296,7 @@ static void *malloc_small_manual(struct mcache *mcache, size_t size)
     struct manual_free_list *list = &mcache->manual[size_class];
     void *object = manual_list_pop(list);
     if (object == NULL) {
-        if (!manual_central_fill(list, size_class))
+        if (!manual_central_fill(mcache, size_class))
             return NULL;
         object = manual_list_pop(list);
     }
@@ -291,12 +320,15 @@ static __attribute__((noinline)) void *runtime_malloc_slow(size_t size)
 }
 
 // The fast path is a pop from this P's list: a handful of loads and
-// stores, no call, no lock, no atomic instruction.
+// stores, no call, no lock, no atomic instruction. It serves blocks of up
+// to 1 KiB, whose size class one table look-up gives (as mimalloc's fast
+// path does); bigger ones pop in the slow path.
 void *runtime_malloc(size_t size)
 {
     struct mcache *mcache = mcache_current();
-    if (mcache && size - 1 < SIZE_CLASS_MAX_SMALL_SIZE && load_relaxed(&malloc_debug_state) == MALLOC_DEBUG_OFF) {
-        void *object = manual_list_pop(&mcache->manual[size_class_of(size)]);
+    if (mcache && size - 1 < SIZE_TO_CLASS8_MAX_SIZE) {
+        uint8_t size_class = size_to_class8[(size + SIZE_TO_CLASS8_STEP - 1) / SIZE_TO_CLASS8_STEP];
+        void *object = manual_list_pop(&mcache->manual[size_class]);
         if (object)
             return object;
     }
@@ -351,7 +383,7 @@ void runtime_free(void *pointer)
     struct heap_arena *arena = heap_arena_of(address);
     uint32_t size_class = arena ? arena->manual_class[(address >> HEAP_PAGE_SHIFT) % HEAP_ARENA_PAGES] : 0;
     struct mcache *mcache = mcache_current();
-    if (size_class != 0 && mcache && load_relaxed(&malloc_debug_state) == MALLOC_DEBUG_OFF) {
+    if (size_class != 0 && mcache) {
         manual_list_push(mcache, size_class, pointer);
         return;
     }

@@ -115,11 +115,12 @@ static bool mheap_grow(size_t bytes)
 /* --- Spans ------------------------------------------------------------------ */
 
 // Enters span in the index for each of its pages (NULL: removes it), and
-// a small manual span's size class in the pages' manual_class bytes.
+// a small manual span's size class in the pages' manual_class bytes -- but
+// not in debug mode, where every free must take the checked slow path.
 static void mheap_index_span(uintptr_t start, size_t npages, struct mspan *span)
 {
     uint8_t manual_class = 0;
-    if (span && span->state == MSPAN_MANUAL)
+    if (span && span->state == MSPAN_MANUAL && !malloc_debug_enabled())
         manual_class = (uint8_t)span_class_size_class(span->span_class);
     for (size_t i = 0; i < npages; i++) {
         uintptr_t page = start + i * HEAP_PAGE_SIZE;

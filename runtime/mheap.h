@@ -247,26 +247,31 @@ extern uint64_t sweep_frees[SIZE_CLASS_COUNT + 1];
 extern uint64_t sweep_large_bytes_freed;
 /* --- mcache ---------------------------------------------------------------- */
 
-// The manual allocator's per-P free list of one size class (malloc_manual.c).
+// The manual allocator's per-P free list of one size class (malloc_manual.c):
+// 32 bytes, half a cache line.
 struct manual_free_list {
     void *head;
     uint32_t count;
-    uint32_t batch;      // objects moved to or from the central at once
     uint32_t max;        // more than this, and a free grows the list or returns a batch
-    uint64_t mallocs;    // the statistics, here to share the list's cache line
-    uint64_t frees;
+    uint64_t frees;      // the statistics, here to share the list's cache line
+    uint32_t batch;      // objects moved to or from the central at once
 };
 
 // Counters an mcache keeps for the statistics, written only by the mcache's
 // owner (store_relaxed) and summed by runtime_read_memstats.
 struct mcache_stats {
     // Typed objects by size class, and large objects of both kinds at
-    // [SIZE_CLASS_COUNT]; small manual blocks are counted in their lists.
+    // [SIZE_CLASS_COUNT]; small manual blocks are counted apart (below).
     uint64_t mallocs[SIZE_CLASS_COUNT + 1];
     uint64_t frees[SIZE_CLASS_COUNT + 1];
     uint64_t tiny_allocs;                     // tiny objects (they share 16-byte blocks)
     uint64_t large_bytes_allocated;           // bytes in large objects allocated ...
     uint64_t large_bytes_freed;               // ... and freed
+    // Small manual blocks: frees are counted in their lists; mallocs are
+    // worked out from the blocks each list took from its central and gave
+    // back (malloc_manual.c), so that malloc's fast path counts nothing.
+    uint64_t manual_taken[SIZE_CLASS_COUNT];
+    uint64_t manual_returned[SIZE_CLASS_COUNT];
 };
 
 struct mcache {
@@ -283,8 +288,7 @@ struct mcache {
 // use mcache_global under mcache_global_lock).
 static inline struct mcache *mcache_current(void)
 {
-    struct m *m = getm();
-    return m ? m->mcache : NULL;
+    return platform_current_mcache();
 }
 
 extern struct mcache mcache_global;
@@ -316,10 +320,13 @@ struct mcache *mcache_new(void);
 // Replaces mcache's span for span_class with one that has a free object.
 // False when out of memory.
 bool mcache_refill(struct mcache *mcache, uint32_t span_class);
-// Counts one allocation or free in the statistics.
+// Counts allocations or frees in the statistics: only the mcache's owner
+// writes the counter; runtime_read_memstats reads it from any M.
 static inline void mcache_count(uint64_t *counter, uint64_t add)
 {
-    store_relaxed(counter, *counter + add);
+    // One instruction, read, add and write: x86 writes the eight bytes at
+    // once, so a reader sees the old sum or the new one, never half.
+    __asm__ volatile("addq %1, %0" : "+m"(*counter) : "er"(add));
 }
 // Every mcache, for the statistics.
 extern struct mcache *mcache_all;

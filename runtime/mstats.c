@@ -4,6 +4,8 @@
  * Counting must not slow allocation down, so each mcache counts its own
  * mallocs and frees (by size class) with plain stores, and a reader sums
  * every mcache's counters; the heap's page counts are read under its lock.
+ * Manual mallocs are not counted at all: they are what was freed plus what
+ * is still out, worked out from the counts the lists keep anyway.
  * The sums are a moment's picture, not a consistent snapshot: a count may
  * move while another is read, as in Go without stopping the world.
  */
@@ -17,17 +19,29 @@ void runtime_read_memstats(struct memstats *stats)
     *stats = (struct memstats){ 0 };
     uint64_t mallocs[SIZE_CLASS_COUNT + 1] = { 0 }, frees[SIZE_CLASS_COUNT + 1] = { 0 };
     uint64_t large_allocated = 0, large_freed = 0;
+    uint64_t manual_frees[SIZE_CLASS_COUNT] = { 0 };
+    int64_t manual_out[SIZE_CLASS_COUNT] = { 0 };
     for (struct mcache *mcache = __atomic_load_n(&mcache_all, __ATOMIC_ACQUIRE); mcache; mcache = mcache->all_link) {
         for (uint32_t i = 0; i <= SIZE_CLASS_COUNT; i++) {
             mallocs[i] += load_relaxed(&mcache->stats.mallocs[i]);
             frees[i] += load_relaxed(&mcache->stats.frees[i]);
         }
         for (uint32_t i = 1; i < SIZE_CLASS_COUNT; i++) {
-            mallocs[i] += load_relaxed(&mcache->manual[i].mallocs);
-            frees[i] += load_relaxed(&mcache->manual[i].frees);
+            manual_frees[i] += load_relaxed(&mcache->manual[i].frees);
+            // Out in callers' hands: taken from the central, less what went
+            // back and what waits on the list.
+            manual_out[i] += (int64_t)(load_relaxed(&mcache->stats.manual_taken[i]) -
+                                       load_relaxed(&mcache->stats.manual_returned[i]) -
+                                       load_relaxed(&mcache->manual[i].count));
         }
         large_allocated += load_relaxed(&mcache->stats.large_bytes_allocated);
         large_freed += load_relaxed(&mcache->stats.large_bytes_freed);
+    }
+    // Every small manual block freed was malloc'd, and so was every one
+    // still out. (Counts read while they move can make `out` negative.)
+    for (uint32_t i = 1; i < SIZE_CLASS_COUNT; i++) {
+        mallocs[i] += manual_frees[i] + (uint64_t)(manual_out[i] > 0 ? manual_out[i] : 0);
+        frees[i] += manual_frees[i];
     }
     // Typed objects are freed by sweeping, not by a P.
     for (uint32_t i = 0; i <= SIZE_CLASS_COUNT; i++)

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 struct m;
+struct mcache;
 
 /* --- Time ---------------------------------------------------------------- */
 
@@ -44,6 +45,10 @@ bool platform_thread_start(struct m *m, void (*entry)(struct m *));
 // an M): platform_current_m, called on every scheduling decision and every
 // lock, is inline, one or two loads, in each port's inline header (below).
 void platform_set_current_m(struct m *m);
+// The mcache of the P the calling thread's M holds (NULL without one):
+// platform_current_mcache, read by every malloc and free, is inline too,
+// one load closer than the M's P's mcache would be.
+void platform_set_current_mcache(struct mcache *mcache);
 
 // Lets another thread of the host run (hosted: sched_yield; kernel: pause).
 void platform_yield(void);
@@ -122,7 +127,7 @@ void platform_symbolize(uintptr_t pc, char *text, size_t size);
 // Ends the whole program: hosted, the process; in the kernel, the machine.
 void platform_exit(int status) __attribute__((noreturn));
 
-// Each port's inline functions (platform_current_m).
+// Each port's inline functions (platform_current_m, platform_current_mcache).
 #if __STDC_HOSTED__
 #include "platform_linux_inline.h"
 #else

@@ -57,7 +57,7 @@ const bool platform_has_sysmon_thread = true;
 const bool platform_caller_becomes_m = false;
 const bool platform_roots_written_plainly = false;
 
-__thread struct m *platform_linux_current_m;   // see platform_linux_inline.h
+__thread struct platform_linux_thread platform_linux_thread;   // see platform_linux_inline.h
 static bool guard_install_works = true;
 
 uint64_t platform_nanotime(void)
@@ -85,7 +85,12 @@ int platform_cpu_count(void)
 
 void platform_set_current_m(struct m *m)
 {
-    platform_linux_current_m = m;
+    platform_linux_thread.m = m;
+}
+
+void platform_set_current_mcache(struct mcache *mcache)
+{
+    platform_linux_thread.mcache = mcache;
 }
 
 void platform_yield(void)

@@ -363,8 +363,10 @@ static void acquire_p(struct m *m, struct p *pp)
 {
     if (m->p || pp->m || load32(&pp->status) != P_IDLE)
         runtime_throwf("acquire_p: P %d is not idle (status %u)", pp->id, load32(&pp->status));
+    if (m != getm())
+        runtime_throw("acquire_p: not the calling thread's M");   // the mcache is the thread's
     m->p = pp;
-    m->mcache = pp->mcache;
+    platform_set_current_mcache(pp->mcache);
     __atomic_store_n(&pp->m, m, __ATOMIC_RELEASE);       // sysmon reads the M through this
     __atomic_store_n(&pp->status, P_RUNNING, __ATOMIC_RELEASE);
 }
@@ -375,7 +377,7 @@ static struct p *release_p(struct m *m)
     if (pp == NULL || pp->m != m)
         runtime_throw("release_p: M does not own its P");
     m->p = NULL;
-    m->mcache = NULL;
+    platform_set_current_mcache(NULL);
     store_relaxed(&pp->m, NULL);
     __atomic_store_n(&pp->status, P_IDLE, __ATOMIC_RELEASE);
     return pp;
@@ -1416,7 +1418,7 @@ void entersyscall_save(const uintptr_t *registers, uintptr_t caller_sp)
     store_relaxed(&pp->syscalltick, pp->syscalltick + 1);
     m->old_p = pp;
     m->p = NULL;
-    m->mcache = NULL;
+    platform_set_current_mcache(NULL);
     store_relaxed(&pp->m, NULL);
     // Sequentially consistent, with the load below and stop_the_world's
     // store of gcwaiting: else this thread could miss a stop that began

@@ -665,6 +665,25 @@ START_TEST(test_double_free_is_detected_in_debug_mode)
 }
 END_TEST
 
+static void late_debug_program(void *unused)
+{
+    (void)unused;
+    runtime_free(runtime_malloc(64));
+    runtime_malloc_debug(true);   // too late: blocks already out would go unchecked
+}
+
+static int late_debug(void *unused)
+{
+    (void)unused;
+    return run_with_procs(late_debug_program, 1);
+}
+
+START_TEST(test_debug_mode_is_refused_after_the_first_allocation)
+{
+    expect_fatal(late_debug, "runtime_malloc_debug: called after the allocator was first used");
+}
+END_TEST
+
 static void foreign_free_program(void *unused)
 {
     (void)unused;
@@ -1032,6 +1051,7 @@ int main(void)
     TCase *mistakes = tcase_create("mistakes");
     tcase_set_timeout(mistakes, 60);
     tcase_add_test(mistakes, test_double_free_is_detected_in_debug_mode);
+    tcase_add_test(mistakes, test_debug_mode_is_refused_after_the_first_allocation);
     tcase_add_test(mistakes, test_free_of_a_foreign_pointer_is_fatal);
     tcase_add_test(mistakes, test_free_of_a_typed_object_is_fatal);
     tcase_add_test(mistakes, test_free_of_an_interior_pointer_is_detected_in_debug_mode);
