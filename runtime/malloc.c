@@ -265,6 +265,19 @@ static inline void zero_small_object(char *object, size_t size)
     }
 }
 
+// Zeroes a small object of up to 512 bytes, a multiple of 8, with no call:
+// stores for up to 64, else rep stosq (which the C library's memset would
+// come to anyway, after a call).
+static inline void zero_object_inline(char *object, size_t size)
+{
+    if (size <= 64) {
+        zero_small_object(object, size);
+        return;
+    }
+    size_t words = size / 8;
+    __asm__ volatile("rep stosq" : "+D"(object), "+c"(words) : "a"(0) : "memory");
+}
+
 // What every small object gets once it has a slot in `span`: zeroed if the
 // slot may hold old data, its pointer bits if it has pointers, a count.
 static inline __attribute__((always_inline)) void *small_object_ready(struct mcache *mcache, struct mspan *span,
@@ -395,9 +408,21 @@ static const struct gc_type *gc_type_scanned(const struct gc_type *type)
     return type;
 }
 
+// The fast path's rare turn: the new object, allocated black, is the first
+// of its 64-object group (gc_mark_new_small_object). Out of line and
+// called last, so that gc_new stays a leaf function with no frame to set up.
+static __attribute__((noinline, returns_nonnull)) void *gc_new_black_in_new_group(struct mspan *span, uintptr_t object)
+{
+    gc_mark_new_small_object(span, object);
+    return (void *)object;
+}
+
 // gc_new's fast path: one small object with a pointer mask, from the span
-// the P's mcache holds, its cache not run out, no preemption pending. The
-// general path (malloc_typed) does the same and everything else.
+// the P's mcache holds, its cache not run out, no preemption pending, the
+// span's heap bits already this type's (uniform_type). The general path
+// (malloc_typed) does the same and everything else. It calls nothing but
+// in its last step: every case that would is turned away (NULL) before an
+// object is taken.
 static inline void *gc_new_fast(const struct gc_type *type)
 {
     struct m *m = getm();
@@ -415,14 +440,24 @@ static inline void *gc_new_fast(const struct gc_type *type)
     if (__builtin_expect(marking, 0) &&
         (gp->gc_assist_cycle != load_relaxed(&gc_cycle) || gp->gc_assist_bytes < (int64_t)size))
         return NULL;
-    uint32_t size_class = size_class_of(size);
+    uint32_t size_class = size_to_class8[(size + SIZE_TO_CLASS8_STEP - 1) / SIZE_TO_CLASS8_STEP];
     struct mspan *span = mcache->alloc[span_class_make(size_class, false)];
+    if (span->uniform_type != type)
+        return NULL;   // a fresh span, or a mixed one: the general path writes the heap bits
     uintptr_t object = next_free_fast(span);
     if (object == 0)
         return NULL;   // (charged on the general path, then: not twice)
-    if (__builtin_expect(marking, 0))
+    if (span->needzero)
+        zero_object_inline((char *)object, span->elemsize);
+    mcache_count(&mcache->stats.mallocs[size_class], 1);
+    if (__builtin_expect(marking, 0)) {
         gp->gc_assist_bytes -= (int64_t)size;
-    return small_object_ready(mcache, span, object, size, type, size_class);
+        uint32_t index = (uint32_t)(((uint64_t)(object - span->start) * span->divide_magic) >> 32);
+        if (span->black_group != index / 64)
+            return gc_new_black_in_new_group(span, object);
+        span->black_pending |= (uint64_t)1 << (index % 64);
+    }
+    return (void *)object;
 }
 
 void *gc_new(const struct gc_type *type)
