@@ -171,23 +171,24 @@ static inline void heap_bits_for_object(struct mspan *span, uintptr_t object, si
 
 /* --- Finding a free object ------------------------------------------------ */
 
-// The next free object of span from its allocation cache, or 0 when the
-// cache cannot tell (Go's nextFreeFast). alloc_cache's bit 0 stands for the
-// object at freeindex.
-static inline uintptr_t next_free_fast(struct mspan *span)
+// The next object of span's allocation cache, which must not be empty.
+// Every bit set in alloc_cache is an object to hand out (mheap.h), so there
+// is nothing to check.
+static inline uintptr_t mspan_take_cached(struct mspan *span)
 {
     uint64_t cache = span->alloc_cache;
-    if (cache == 0)
-        return 0;
-    unsigned bit = (unsigned)__builtin_ctzll(cache);
-    uint32_t result = span->freeindex + bit;
-    uint32_t next = result + 1;
-    if (result >= span->nelems || (next % 64 == 0 && next != span->nelems))
-        return 0;   // past the end, or the cache needs refilling: the slow path
-    span->alloc_cache = bit == 63 ? 0 : cache >> (bit + 1);
-    store_relaxed(&span->freeindex, next);   // the collector reads it (mgcmark.c)
+    uint32_t index = span->alloc_cache_base + (uint32_t)__builtin_ctzll(cache);
+    span->alloc_cache = cache & (cache - 1);
+    store_relaxed(&span->freeindex, index + 1);   // the collector reads it (mgcmark.c)
     span->alloc_count++;
-    return span->start + (uintptr_t)result * span->elemsize;
+    return span->start + (uintptr_t)index * span->elemsize;
+}
+
+// The next free object of span from its allocation cache, or 0 when the
+// cache is empty (Go's nextFreeFast).
+static inline uintptr_t next_free_fast(struct mspan *span)
+{
+    return span->alloc_cache ? mspan_take_cached(span) : 0;
 }
 
 // The index of span's next free object, consuming it, or nelems when the
@@ -197,27 +198,20 @@ static uint32_t mspan_next_free_index(struct mspan *span)
 {
     if (span->nelems == 0)
         return 0;   // the empty span every mcache starts with, shared: nothing to write
-    while (span->freeindex < span->nelems) {
+    for (;;) {
         uint64_t cache = span->alloc_cache;
-        if (cache == 0) {
-            // The rest of this group is allocated: on to the next.
-            uint32_t group = (span->freeindex + 64) & ~63u;
-            store_relaxed(&span->freeindex, group < span->nelems ? group : span->nelems);
-            if (group < span->nelems)
-                mspan_refill_alloc_cache(span, group);
-            continue;
+        if (cache != 0) {
+            uint32_t index = span->alloc_cache_base + (uint32_t)__builtin_ctzll(cache);
+            span->alloc_cache = cache & (cache - 1);
+            store_relaxed(&span->freeindex, index + 1);
+            span->alloc_count++;
+            return index;
         }
-        unsigned bit = (unsigned)__builtin_ctzll(cache);
-        uint32_t result = span->freeindex + bit;
-        if (result >= span->nelems)
+        // Every object of this group is handed out: on to the next.
+        uint32_t base = span->alloc_cache_base + 64;
+        if (base >= span->nelems)
             break;
-        uint32_t next = result + 1;
-        span->alloc_cache = bit == 63 ? 0 : cache >> (bit + 1);
-        store_relaxed(&span->freeindex, next);
-        if (next % 64 == 0 && next < span->nelems)
-            mspan_refill_alloc_cache(span, next);
-        span->alloc_count++;
-        return result;
+        mspan_refill_alloc_cache(span, base);
     }
     store_relaxed(&span->freeindex, span->nelems);
     return span->nelems;
@@ -428,8 +422,7 @@ static inline void *gc_new_fast(const struct gc_type *type)
     struct m *m = getm();
     struct mcache *mcache = mcache_current();
     size_t size = type->size;
-    if (mcache == NULL || m->curg == NULL || load_relaxed(&m->curg->preempt) || size - 1 >= 64 * sizeof(void *) ||
-        type->pointer_bitmap || type->pointers == 0)
+    if (mcache == NULL || m->curg == NULL || load_relaxed(&m->curg->preempt) || size - 1 >= 64 * sizeof(void *))
         return NULL;
     if (__builtin_expect(gc_stress_every != 0, 0))
         return NULL;   // the general path counts allocations for gcstress
@@ -442,11 +435,12 @@ static inline void *gc_new_fast(const struct gc_type *type)
         return NULL;
     uint32_t size_class = size_to_class8[(size + SIZE_TO_CLASS8_STEP - 1) / SIZE_TO_CLASS8_STEP];
     struct mspan *span = mcache->alloc[span_class_make(size_class, false)];
-    if (span->uniform_type != type)
-        return NULL;   // a fresh span, or a mixed one: the general path writes the heap bits
-    uintptr_t object = next_free_fast(span);
-    if (object == 0)
-        return NULL;   // (charged on the general path, then: not twice)
+    // Only a type with a pointer mask (no bitmap, some pointers) is ever a
+    // span's uniform_type (heap_bits_write_for_object): this also turns
+    // every other type away.
+    if (span->uniform_type != type || span->alloc_cache == 0)
+        return NULL;   // a fresh or mixed span (the general path writes the heap bits), or a refill
+    uintptr_t object = mspan_take_cached(span);
     if (span->needzero)
         zero_object_inline((char *)object, span->elemsize);
     mcache_count(&mcache->stats.mallocs[size_class], 1);

@@ -39,11 +39,18 @@ void mcentral_list_remove(struct mspan **list, struct mspan *span)
     span->next = span->prev = NULL;
 }
 
-// The complement of the 64 allocation bits from `index`: set bits are free
-// objects (Go's refillAllocCache).
-void mspan_refill_alloc_cache(struct mspan *span, uint32_t index)
+// The complement of the 64 allocation bits from `base`: set bits are free
+// objects (Go's refillAllocCache), less those the allocator has passed
+// (below freeindex) and those past the span's last object.
+void mspan_refill_alloc_cache(struct mspan *span, uint32_t base)
 {
-    span->alloc_cache = ~span->alloc_bits[index / 64];
+    uint64_t cache = ~span->alloc_bits[base / 64];
+    if (span->freeindex > base)
+        cache &= span->freeindex - base >= 64 ? 0 : ~(uint64_t)0 << (span->freeindex - base);
+    if (span->nelems - base < 64)
+        cache &= ((uint64_t)1 << (span->nelems - base)) - 1;
+    span->alloc_cache = cache;
+    span->alloc_cache_base = base;
 }
 
 // The swept or the unswept list of a pair (partial or full) in the current
@@ -132,7 +139,6 @@ struct mspan *mcentral_cache_span(struct mcentral *central, struct mspan *return
 have_span:
     // Start the allocation cache where freeindex is.
     mspan_refill_alloc_cache(span, span->freeindex & ~63u);
-    span->alloc_cache >>= span->freeindex % 64;
     return span;
 }
 

@@ -187,7 +187,7 @@ struct mspan *mheap_alloc(size_t npages, enum mspan_state state, uint32_t span_c
     if (state == MSPAN_IN_USE) {
         span->alloc_bits = gcbits_allocate(span->nelems);
         span->gcmark_bits = gcbits_allocate(span->nelems);
-        span->alloc_cache = ~(uint64_t)0;
+        mspan_refill_alloc_cache(span, 0);
     } else if (malloc_debug_enabled()) {
         span->alloc_bits = gcbits_allocate(span->nelems);   // malloc_manual.c's checks
     }

@@ -62,14 +62,19 @@ struct mspan {
 
     // Typed spans (Go's names): objects below freeindex are allocated or
     // were when the span was last swept; at and above it, allocBits says.
-    // alloc_cache holds the complement of allocBits from freeindex on, so
-    // the next free object is a count of trailing zeros away.
+    // alloc_cache holds the objects still to hand out in the 64 from
+    // alloc_cache_base (a multiple of 64): the complement of their allocBits,
+    // less those below freeindex and past nelems. The next free object is a
+    // count of trailing zeros away, and taking it clears the lowest bit.
+    // (Go's cache is shifted to start at freeindex instead; this one needs
+    // no shift and no bounds checks on the fast path.)
     uint32_t freeindex;
     uint32_t alloc_count;        // objects allocated
     uint64_t alloc_cache;
     uint64_t *alloc_bits;        // 1 = allocated (as of the last sweep)
     uint64_t *gcmark_bits;       // 1 = marked; swapped with alloc_bits at sweep
     uint32_t sweepgen;           // against mheap.sweepgen: swept or not (mgcsweep.c)
+    uint32_t alloc_cache_base;   // the object alloc_cache's bit 0 stands for
     // When the span's objects are all of one type (one each, gc_new's
     // case), the heap bitmap carries that type's pattern for the whole
     // span, written once, and this is the type; NULL otherwise (malloc.c's
@@ -205,8 +210,9 @@ struct mspan *mcentral_cache_span(struct mcentral *central, struct mspan *return
 // An mcache is done with `span` (it has no free object left).
 void mcentral_uncache_span(struct mspan *span);
 void mcentral_list_remove(struct mspan **list, struct mspan *span);
-// Loads span->alloc_cache from the allocation bits at `index`, a multiple of 64.
-void mspan_refill_alloc_cache(struct mspan *span, uint32_t index);
+// Loads span->alloc_cache with the free objects of the 64 from `base`, a
+// multiple of 64, that are at or past freeindex and before nelems.
+void mspan_refill_alloc_cache(struct mspan *span, uint32_t base);
 void mcentral_list_push(struct mspan **list, struct mspan *span);
 // A span the background sweeper kept goes back to its swept set.
 void mcentral_put_swept(struct mspan *span);
