@@ -149,10 +149,11 @@ void gc_scan_conservative(struct gc_work *work, uintptr_t start, size_t size)
 // as Go calls them), each a work item of its own, so that one big array
 // neither holds one marker for long nor keeps the others idle. Go's are
 // 128 KiB; ours are small because a marker's time between looks at who
-// else wants its P is what a waiting goroutine waits: 4 KiB of pointers
-// whose targets miss the cache take some tens of microseconds to shade
-// (measured at 1 GiB live).
-#define GC_OBLET_BYTES (4 * 1024)
+// else wants its P is what a waiting goroutine waits, and what the world
+// waits to stop: 4 KiB of pointers whose targets miss the cache took 50 to
+// 150 us to shade at 1 GiB live, on two Ps (stops of that length had every
+// interrupt land in gc_scan_object). 1 KiB is 128 pointers.
+#define GC_OBLET_BYTES 1024
 
 // Shades the words of `at` whose bits are set in `bits` (bit i: word i),
 // `at` being in `home`, a span in use. A pointer into home itself -- often,
@@ -501,7 +502,7 @@ static void gc_flush_bg_credit(int64_t work);
 
 // Bytes of scanning between a drain's looks at the clock and at who else
 // wants its P (also every 16 objects).
-#define GC_DRAIN_CHECK_WORK 4096
+#define GC_DRAIN_CHECK_WORK GC_OBLET_BYTES
 // The longest a fractional worker marks at a time.
 #define GC_FRACTIONAL_SLICE_MAX_NS (200 * 1000)
 

@@ -776,8 +776,9 @@ START_TEST(test_removing_a_root_never_added_is_fatal)
 }
 END_TEST
 
-// Typed arrays keep their referents alive, small and large (past 4 KiB,
-// scanned in oblets, two to a span; past 32 KiB, 128 KiB and 1 MiB),
+// Typed arrays keep their referents alive, small and large (past 1 KiB,
+// scanned in oblets; past 4 KiB, two to a span; past 32 KiB, 128 KiB and
+// 1 MiB),
 // arrays of pointers and arrays of structs whose pointer mask repeats.
 struct entry {
     uint64_t key;
