@@ -15,27 +15,32 @@
 #ifndef HARDWAY_RUNTIME_PLATFORM_LINUX_INLINE_H
 #define HARDWAY_RUNTIME_PLATFORM_LINUX_INLINE_H
 
+#include <stddef.h>
+
 struct platform_linux_thread {
-    struct m *m;              // offset 0
-    struct mcache *mcache;    // offset 8
+    struct m *m;
+    struct mcache *mcache;
 };
 extern __thread struct platform_linux_thread platform_linux_thread __attribute__((tls_model("initial-exec")));
+
+// Reads one field of the calling thread's platform_linux_thread into `result`.
+#define PLATFORM_LINUX_THREAD_READ(field, result)                                   \
+    __asm__ volatile("movq platform_linux_thread@gottpoff(%%rip), %0\n\t"           \
+                     "movq %%fs:%c1(%0), %0"                                         \
+                     : "=r"(result)                                                  \
+                     : "i"(offsetof(struct platform_linux_thread, field)))
 
 static inline struct m *platform_current_m(void)
 {
     struct m *m;
-    __asm__ volatile("movq platform_linux_thread@gottpoff(%%rip), %0\n\t"
-                     "movq %%fs:(%0), %0"
-                     : "=r"(m));
+    PLATFORM_LINUX_THREAD_READ(m, m);
     return m;
 }
 
 static inline struct mcache *platform_current_mcache(void)
 {
     struct mcache *mcache;
-    __asm__ volatile("movq platform_linux_thread@gottpoff(%%rip), %0\n\t"
-                     "movq %%fs:8(%0), %0"
-                     : "=r"(mcache));
+    PLATFORM_LINUX_THREAD_READ(mcache, mcache);
     return mcache;
 }
 
