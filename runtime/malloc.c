@@ -441,11 +441,17 @@ static inline void *gc_new_fast(const struct gc_type *type)
     if (span->uniform_type != type || span->alloc_cache == 0)
         return NULL;   // a fresh or mixed span (the general path writes the heap bits), or a refill
     uintptr_t object = mspan_take_cached(span);
+    if (object == 0)
+        __builtin_unreachable();   // (no span starts at 0: gc_new need not test for NULL)
     if (span->needzero)
         zero_object_inline((char *)object, span->elemsize);
     mcache_count(&mcache->stats.mallocs[size_class], 1);
-    if (__builtin_expect(marking, 0)) {
-        gp->gc_assist_bytes -= (int64_t)size;
+    // gc_phase and gp read again rather than kept in registers all along
+    // (neither changes while this runs: the phase only with the world
+    // stopped): with fewer values live, gc_new needs no callee-saved
+    // register, so no pushes and pops.
+    if (__builtin_expect(gc_marking(), 0)) {
+        getm()->curg->gc_assist_bytes -= (int64_t)size;
         uint32_t index = (uint32_t)(((uint64_t)(object - span->start) * span->divide_magic) >> 32);
         if (span->black_group != index / 64)
             return gc_new_black_in_new_group(span, object);
