@@ -44,13 +44,17 @@ void mcentral_list_remove(struct mspan **list, struct mspan *span)
 // (below freeindex) and those past the span's last object.
 void mspan_refill_alloc_cache(struct mspan *span, uint32_t base)
 {
+    span->alloc_cache_base = base;
+    if (base >= span->nelems) {
+        span->alloc_cache = 0;   // a full span: no group here, and no bits to read
+        return;
+    }
     uint64_t cache = ~span->alloc_bits[base / 64];
     if (span->freeindex > base)
         cache &= span->freeindex - base >= 64 ? 0 : ~(uint64_t)0 << (span->freeindex - base);
     if (span->nelems - base < 64)
         cache &= ((uint64_t)1 << (span->nelems - base)) - 1;
     span->alloc_cache = cache;
-    span->alloc_cache_base = base;
 }
 
 // The swept or the unswept list of a pair (partial or full) in the current
