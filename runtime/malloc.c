@@ -171,17 +171,23 @@ static inline void heap_bits_for_object(struct mspan *span, uintptr_t object, si
 
 /* --- Finding a free object ------------------------------------------------ */
 
-// The next object of span's allocation cache, which must not be empty.
-// Every bit set in alloc_cache is an object to hand out (mheap.h), so there
-// is nothing to check.
-static inline uintptr_t mspan_take_cached(struct mspan *span)
+// Takes the next object of span's allocation cache, which must not be
+// empty, and gives its index. Every bit set in alloc_cache is an object to
+// hand out (mheap.h), so there is nothing to check.
+static inline uint32_t mspan_take_cached_index(struct mspan *span)
 {
     uint64_t cache = span->alloc_cache;
     uint32_t index = span->alloc_cache_base + (uint32_t)__builtin_ctzll(cache);
     span->alloc_cache = cache & (cache - 1);
     store_relaxed(&span->freeindex, index + 1);   // the collector reads it (mgcmark.c)
     span->alloc_count++;
-    return span->start + (uintptr_t)index * span->elemsize;
+    return index;
+}
+
+// The same, giving the object's address.
+static inline uintptr_t mspan_take_cached(struct mspan *span)
+{
+    return span->start + (uintptr_t)mspan_take_cached_index(span) * span->elemsize;
 }
 
 // The next free object of span from its allocation cache, or 0 when the
@@ -199,14 +205,8 @@ static uint32_t mspan_next_free_index(struct mspan *span)
     if (span->nelems == 0)
         return 0;   // the empty span every mcache starts with, shared: nothing to write
     for (;;) {
-        uint64_t cache = span->alloc_cache;
-        if (cache != 0) {
-            uint32_t index = span->alloc_cache_base + (uint32_t)__builtin_ctzll(cache);
-            span->alloc_cache = cache & (cache - 1);
-            store_relaxed(&span->freeindex, index + 1);
-            span->alloc_count++;
-            return index;
-        }
+        if (span->alloc_cache != 0)
+            return mspan_take_cached_index(span);
         // Every object of this group is handed out: on to the next.
         uint32_t base = span->alloc_cache_base + 64;
         if (base >= span->nelems)
