@@ -134,7 +134,7 @@ static inline void *manual_list_pop(struct manual_free_list *list)
     void *object = list->head;
     if (object) {
         list->head = *(void **)object;
-        list->count--;
+        mcache_count32(&list->count, -1);
     }
     return object;
 }
@@ -144,10 +144,9 @@ static inline void manual_list_push(struct mcache *mcache, uint32_t size_class, 
     struct manual_free_list *list = &mcache->manual[size_class];
     *(void **)object = list->head;
     list->head = object;
-    uint32_t count = list->count + 1;
-    list->count = count;
+    mcache_count32(&list->count, 1);
     mcache_count(&list->frees, 1);
-    if (count > list->max)
+    if (list->count > list->max)
         manual_list_overflow(mcache, list, size_class);
 }
 
@@ -198,7 +197,7 @@ static bool manual_central_fill(struct mcache *mcache, uint32_t size_class)
                 break;
             *(void **)object = list->head;
             list->head = object;
-            list->count++;
+            mcache_count32(&list->count, 1);
         }
         if (manual_span_exhausted(span)) {
             mcentral_list_remove(&central->partial, span);
@@ -223,7 +222,7 @@ static void manual_central_return(struct mcache *mcache, uint32_t size_class, ui
     while (count-- > 0) {
         void *object = list->head;
         list->head = *(void **)object;
-        list->count--;
+        mcache_count32(&list->count, -1);
         struct mspan *span = heap_span_of((uintptr_t)object);
         bool was_exhausted = manual_span_exhausted(span);
         *(void **)object = span->free_list;

@@ -334,6 +334,12 @@ static inline void mcache_count(uint64_t *counter, uint64_t add)
     // once, so a reader sees the old sum or the new one, never half.
     __asm__ volatile("addq %1, %0" : "+m"(*counter) : "er"(add));
 }
+// The same for a manual free list's length, which runtime_read_memstats
+// reads too; `add` may be negative.
+static inline void mcache_count32(uint32_t *counter, int32_t add)
+{
+    __asm__ volatile("addl %1, %0" : "+m"(*counter) : "ri"(add));
+}
 // Every mcache, for the statistics.
 extern struct mcache *mcache_all;
 
