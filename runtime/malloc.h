@@ -79,7 +79,8 @@ void runtime_malloc_debug(bool enabled);
 // The start of the heap object that contains `address` (an interior pointer
 // works), or NULL when the address is not inside an allocated heap object.
 // *size, if not NULL, gets the object's size (its size class's, not the
-// size asked for).
+// size asked for). In a manual span (runtime_malloc's) the answer is the
+// block's start whether the block is allocated or free at the moment.
 void *runtime_heap_object(const void *address, size_t *size);
 
 /* --- Statistics (Go's runtime.MemStats) ---------------------------------- */

@@ -25,7 +25,8 @@
  *   memory    dropping a big structure gives its pages back to the heap.
  *
  * How "freed" is seen: runtime_gc() runs a whole cycle and sweeps the whole
- * heap, after which runtime_heap_object() is NULL for a freed object. The
+ * heap, after which runtime_heap_object() is NULL for a freed object, or
+ * the object's pages have left typed allocation altogether (is_freed). The
  * tests keep such addresses hidden from the conservative stack scan (XORed
  * with HIDE_MASK) and wipe the dead part of the stack before collecting, so
  * no stale copy keeps the object alive. Live objects carry a magic word and
@@ -45,7 +46,8 @@
 #include "child.h"
 #include "gc.h"
 #include "malloc.h"
-#include "mgc.h"   // gc_marking
+#include "mgc.h"     // gc_marking
+#include "mheap.h"   // heap_span_of, for is_freed
 #include "runtime.h"
 #include "sync.h"
 #include <check.h>
@@ -250,9 +252,17 @@ static __attribute__((noinline)) void scrub_stack(void)
         runtime_gc();                                                                                                  \
     } while (0)
 
+// Freed: no longer an allocated object, or no longer in a typed span at
+// all -- once a span's last object is freed its pages go back to the heap,
+// and the runtime's own manual blocks (the markers' work buffers, say) may
+// have them by now, where an object lookup finds a block.
 static __attribute__((noinline)) bool is_freed(uintptr_t hidden)
 {
-    return runtime_heap_object(unhide(hidden), NULL) == NULL;
+    const void *address = unhide(hidden);
+    if (runtime_heap_object(address, NULL) == NULL)
+        return true;
+    struct mspan *span = heap_span_of((uintptr_t)address);
+    return span == NULL || __atomic_load_n(&span->state, __ATOMIC_ACQUIRE) != MSPAN_IN_USE;
 }
 
 static void assert_all_freed(const uintptr_t *hidden, size_t count, const char *what)
