@@ -53,6 +53,7 @@
 struct scheduler sched;
 struct p **all_ps;
 int32_t procs;
+static int machine_cpus;   // platform_cpu_count(): whether stopped Ms may spin
 
 // The bottom of every goroutine stack (runtime/context_amd64.S).
 extern void runtime_context_switch(struct gobuf *from, struct gobuf *to);
@@ -386,13 +387,30 @@ static struct p *release_p(struct m *m)
 // A deadline that never comes: the watching M's when no timer is pending.
 #define NO_DEADLINE UINT64_MAX
 
-// Parking an M: a word that is 0 while the M may sleep and 1 once woken.
-// `deadline`, when not NULL, is read afresh after every wake-up: another M
-// may bring it forward (sched_timer_added).
-static void m_park(struct m *m, const uint64_t *deadline)
+// Parking an M: its park word is M_PARKED while the M may sleep, M_WOKEN
+// once woken, and M_SLEEPING while it sleeps in platform_wait -- only then
+// does m_unpark need the wake call (a system call hosted, an IPI in the
+// kernel). The M first spins for `spin_ns`, watching the word and yielding
+// its CPU to any thread waiting for it: a woken M that never slept costs
+// its waker nothing, and keeps its CPU. (Hosted, a
+// sleeping thread woken while both CPUs look busy is put on its waker's
+// CPU and runs there first: the waker was seen off its CPU for 1-4 ms, with
+// the other CPU idle, when stop_the_world's caller woke the Ms it had
+// stopped.) `deadline`, when not NULL, is read afresh after every wake-up:
+// another M may bring it forward (sched_timer_added).
+enum { M_PARKED, M_WOKEN, M_SLEEPING };
+
+static void m_park(struct m *m, const uint64_t *deadline, uint64_t spin_ns)
 {
+    if (spin_ns) {
+        uint64_t until = platform_nanotime() + spin_ns;
+        while (__atomic_load_n(&m->park, __ATOMIC_ACQUIRE) != M_WOKEN && platform_nanotime() < until)
+            platform_yield();
+    }
     for (;;) {
-        if (__atomic_load_n(&m->park, __ATOMIC_ACQUIRE) != 0)
+        uint32_t state = M_PARKED;
+        if (!__atomic_compare_exchange_n(&m->park, &state, M_SLEEPING, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) &&
+            state == M_WOKEN)
             break;
         uint64_t until = deadline ? __atomic_load_n(deadline, __ATOMIC_ACQUIRE) : 0;
         if (until == NO_DEADLINE)
@@ -401,15 +419,15 @@ static void m_park(struct m *m, const uint64_t *deadline)
         if (until && now >= until)
             break;
         mheap_scavenge_when_idle(now);
-        platform_wait(&m->park, 0, until);
+        platform_wait(&m->park, M_SLEEPING, until);
     }
-    __atomic_store_n(&m->park, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&m->park, M_PARKED, __ATOMIC_RELEASE);
 }
 
 static void m_unpark(struct m *m)
 {
-    __atomic_store_n(&m->park, 1, __ATOMIC_RELEASE);
-    platform_wake(&m->park, 1);
+    if (__atomic_exchange_n(&m->park, M_WOKEN, __ATOMIC_ACQ_REL) == M_SLEEPING)
+        platform_wake(&m->park, 1);
 }
 
 static void check_dead(void);
@@ -425,18 +443,19 @@ static uint64_t timer_sleeper_until;
 // Stops the M until start_m hands it a P. sched.lock must not be held.
 // With `may_watch_timers`, the M may become the one that sleeps only until
 // the earliest timer.
-static void park_idle_m_locked(struct m *m, bool may_watch_timers);
+static void park_idle_m_locked(struct m *m, bool may_watch_timers, uint64_t spin_ns);
 
 static void stop_m_watching(struct m *m, bool may_watch_timers)
 {
     runtime_lock_acquire(&sched.lock);
     m_idle_put(m);
-    park_idle_m_locked(m, may_watch_timers);
+    park_idle_m_locked(m, may_watch_timers, 0);
 }
 
 // The rest of stop_m_watching, for an M already on the idle list, with
-// sched.lock held (released here).
-static void park_idle_m_locked(struct m *m, bool may_watch_timers)
+// sched.lock held (released here). It spins for `spin_ns` before it sleeps
+// (m_park).
+static void park_idle_m_locked(struct m *m, bool may_watch_timers, uint64_t spin_ns)
 {
     // Under the lock: a timer added from now on finds us in timer_sleeper
     // (sched_timer_added takes the lock) or is already in `earliest`.
@@ -450,7 +469,7 @@ static void park_idle_m_locked(struct m *m, bool may_watch_timers)
     check_dead();
     runtime_lock_release(&sched.lock);
 
-    m_park(m, sleeps_for_timers ? &timer_sleeper_until : NULL);
+    m_park(m, sleeps_for_timers ? &timer_sleeper_until : NULL, spin_ns);
 
     runtime_lock_acquire(&sched.lock);
     if (timer_sleeper == m)
@@ -506,15 +525,20 @@ static struct p *take_handed_p_locked(struct m *m)
     return pp;
 }
 
+// sched.stopnote: the stopper waits while it is STOPNOTE_WAITING, and
+// sleeps on it as STOPNOTE_SLEEPING; the last P to stop makes it
+// STOPNOTE_DONE, and makes the wake call only for a sleeping stopper (the
+// call is a system call hosted, made holding sched.lock).
+enum { STOPNOTE_WAITING, STOPNOTE_DONE, STOPNOTE_SLEEPING };
+
 // Under sched.lock, while the world is stopping: one more P has been made
 // P_STOPPED by someone other than the stopper, which hears of it if it was
 // the last.
 static void count_stopped_p_locked(void)
 {
-    if (__atomic_sub_fetch(&sched.stopwait, 1, __ATOMIC_ACQ_REL) == 0) {
-        __atomic_store_n(&sched.stopnote, 1, __ATOMIC_RELEASE);
+    if (__atomic_sub_fetch(&sched.stopwait, 1, __ATOMIC_ACQ_REL) == 0 &&
+        __atomic_exchange_n(&sched.stopnote, STOPNOTE_DONE, __ATOMIC_ACQ_REL) == STOPNOTE_SLEEPING)
         platform_wake(&sched.stopnote, 1);
-    }
 }
 
 // Runs some M on pp (an idle P when pp is NULL); creates the M if none is
@@ -684,6 +708,12 @@ void sched_timer_added(uint64_t when)
  * the stopped Ps back out.
  */
 
+// How long an M stopped for the world spins before it sleeps: longer than
+// most stops last, so that start_the_world finds it awake (m_park says
+// why). Only where every P has a CPU of its own: else the spinning would
+// take the CPU the stopper needs.
+#define STOPPED_M_SPIN_NS (200 * 1000)
+
 // A P this M held stops for the world; the M parks until it gets a P again.
 static void stop_m_for_the_world(struct m *m)
 {
@@ -700,12 +730,13 @@ static void stop_m_for_the_world(struct m *m)
     __atomic_store_n(&pp->status, P_STOPPED, __ATOMIC_RELEASE);
     m_idle_put(m);
     count_stopped_p_locked();
-    park_idle_m_locked(m, true);
+    park_idle_m_locked(m, true, procs <= machine_cpus ? STOPPED_M_SPIN_NS : 0);
 }
 
 #define STOP_POLITE_NS (3 * 1000)    // how long a request alone may take
 #define STOP_RESEND_NS (10 * 1000)   // between interrupts while spinning
 #define STOP_SPIN_NS (50 * 1000)     // spinning, interrupting
+#define STOP_SPIN_OWN_CPUS_NS (1000 * 1000)   // the same, when every P has a CPU
 #define STOP_SLEEP_NS (100 * 1000)   // then sleeping, before the next spin
 
 static void preempt_running_ps(struct p *own, bool interrupt)
@@ -715,7 +746,24 @@ static void preempt_running_ps(struct p *own, bool interrupt)
             preempt_one(all_ps[i], interrupt);
 }
 
+// Sleeps until every other P has stopped or `ns` have passed. True if stopped.
+static bool sleep_until_stopped(uint64_t ns)
+{
+    uint32_t state = STOPNOTE_WAITING;
+    if (!__atomic_compare_exchange_n(&sched.stopnote, &state, STOPNOTE_SLEEPING, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
+        return true;   // STOPNOTE_DONE
+    platform_wait(&sched.stopnote, STOPNOTE_SLEEPING, platform_nanotime() + ns);
+    state = STOPNOTE_SLEEPING;
+    __atomic_compare_exchange_n(&sched.stopnote, &state, STOPNOTE_WAITING, false, __ATOMIC_ACQ_REL,
+                                __ATOMIC_ACQUIRE);
+    return load_i32(&sched.stopwait) == 0;
+}
+
 // Spins until every other P has stopped or `ns` have passed. True if stopped.
+// It yields its CPU at each look rather than only pausing: an M it waits
+// for may be queued on this very CPU (hosted, a woken thread is often put
+// on its waker's), and would not run before the spin ends.
 static bool wait_for_stopped_ps(uint64_t ns)
 {
     uint64_t until = platform_nanotime() + ns;
@@ -724,7 +772,7 @@ static bool wait_for_stopped_ps(uint64_t ns)
             return true;
         if (platform_nanotime() >= until)
             return false;
-        __asm__ volatile("pause");
+        platform_yield();
     }
 }
 
@@ -756,7 +804,7 @@ void stop_the_world(void)
     if (sched.gcwaiting)
         runtime_throw("stop_the_world: the world is already stopping");
     __atomic_store_n(&sched.stopwait, procs - 1, __ATOMIC_RELEASE);
-    __atomic_store_n(&sched.stopnote, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&sched.stopnote, STOPNOTE_WAITING, __ATOMIC_RELEASE);
     __atomic_store_n(&sched.gcwaiting, 1, __ATOMIC_SEQ_CST);   // (entersyscall_save)
     struct p *pp;
     while ((pp = p_idle_get()) != NULL) {
@@ -783,20 +831,20 @@ void stop_the_world(void)
     // one interrupt per round, half the runs of binary trees on two Ps
     // had a stop of 115-250 us. After the spin the stopper sleeps: a
     // sleeping thread is slow to wake, and every microsecond here is a
-    // microsecond of pause.
+    // microsecond of pause. So it spins longer where the Ps it waits for
+    // have CPUs of their own, and it takes none of theirs.
     if (!done) {
         preempt_running_ps(own, false);
         done = wait_for_stopped_ps(STOP_POLITE_NS);
     }
+    uint64_t spin_ns = procs <= machine_cpus ? STOP_SPIN_OWN_CPUS_NS : STOP_SPIN_NS;
     while (!done) {
-        for (uint64_t spun = 0; !done && spun < STOP_SPIN_NS; spun += STOP_RESEND_NS) {
+        for (uint64_t spun = 0; !done && spun < spin_ns; spun += STOP_RESEND_NS) {
             preempt_running_ps(own, true);
             done = wait_for_stopped_ps(STOP_RESEND_NS);
         }
-        if (!done) {
-            platform_wait(&sched.stopnote, 0, platform_nanotime() + STOP_SLEEP_NS);
-            done = load_i32(&sched.stopwait) == 0;
-        }
+        if (!done)
+            done = sleep_until_stopped(STOP_SLEEP_NS);
     }
 }
 
@@ -886,7 +934,7 @@ top:;
         // returned or the process is exiting).
         release_p(m);
         for (;;)
-            m_park(m, NULL);
+            m_park(m, NULL, 0);
     }
 
     // While the collector marks, this P's background mark worker may be
@@ -1650,7 +1698,8 @@ int runtime_run(goroutine_function main_function, void *argument, const struct r
     if (config)
         settings = *config;
     platform_runtime_defaults(&settings);
-    procs = settings.procs > 0 ? settings.procs : platform_cpu_count();
+    machine_cpus = platform_cpu_count();
+    procs = settings.procs > 0 ? settings.procs : machine_cpus;
     if (procs < 1)
         procs = 1;
     schedtrace_ms = settings.schedtrace_ms;

@@ -158,7 +158,7 @@ struct m {
     struct p *next_p;            // P to take when woken (startm's handoff)
     struct p *old_p;             // P released in a system call, to take back
     bool spinning;               // looking for work while holding a P
-    uint32_t park;               // 0: may sleep; 1: woken (see m_park/m_unpark)
+    uint32_t park;               // M_PARKED, M_WOKEN or M_SLEEPING (see m_park/m_unpark)
     struct m *schedlink;         // next idle M
     struct m *all_link;
     int locks;                   // runtime locks held: no preemption while > 0
@@ -244,7 +244,7 @@ struct scheduler {
     // Stopping the world (proc.c's stop_the_world).
     uint32_t gcwaiting;          // 1: every P is to stop (atomic)
     int32_t stopwait;            // Ps still to stop (under lock, read atomically)
-    uint32_t stopnote;           // the stopper sleeps on this until stopwait is 0
+    uint32_t stopnote;           // the stopper sleeps on this until stopwait is 0 (STOPNOTE_*)
 };
 
 extern struct scheduler sched;
