@@ -392,12 +392,12 @@ static struct p *release_p(struct m *m)
 // does m_unpark need the wake call (a system call hosted, an IPI in the
 // kernel). The M first spins for `spin_ns`, watching the word and yielding
 // its CPU to any thread waiting for it: a woken M that never slept costs
-// its waker nothing, and keeps its CPU. (Hosted, a
-// sleeping thread woken while both CPUs look busy is put on its waker's
-// CPU and runs there first: the waker was seen off its CPU for 1-4 ms, with
-// the other CPU idle, when stop_the_world's caller woke the Ms it had
-// stopped.) `deadline`, when not NULL, is read afresh after every wake-up:
-// another M may bring it forward (sched_timer_added).
+// its waker nothing, and keeps its CPU. (Hosted, a sleeping thread woken
+// while both CPUs look busy is put on its waker's CPU and runs there
+// first: the waker was seen off its CPU for 1-4 ms, with the other CPU
+// idle, when stop_the_world's caller woke the Ms it had stopped.)
+// `deadline`, when not NULL, is read afresh after every wake-up: another M
+// may bring it forward (sched_timer_added).
 enum { M_PARKED, M_WOKEN, M_SLEEPING };
 
 static void m_park(struct m *m, const uint64_t *deadline, uint64_t spin_ns)
