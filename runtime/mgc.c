@@ -75,6 +75,23 @@ bool gc_markers_idle(void)
     return __atomic_load_n(&gc_markers_active, __ATOMIC_ACQUIRE) == 0;
 }
 
+void gc_marker_enter(void)
+{
+    __atomic_add_fetch(&gc_markers_active, 1, __ATOMIC_ACQ_REL);
+}
+
+bool gc_marker_leave(struct p *pp)
+{
+    // What this P still holds goes where any marker can take it: the P
+    // may go idle, or run a goroutine that does not mark, and a P's own
+    // buffers are seen by nobody else. Before the count drops, so that the
+    // last marker out sees it.
+    gc_barrier_flush(pp);
+    gc_work_flush(&pp->gc->work);
+    bool last = __atomic_sub_fetch(&gc_markers_active, 1, __ATOMIC_ACQ_REL) == 0;
+    return last && !gc_mark_work_available();
+}
+
 struct p_gc *gc_p_new(void)
 {
     return runtime_zalloc(sizeof(struct p_gc));
@@ -137,7 +154,7 @@ static void gc_mark_worker(void *argument)
         struct p *pp = getm()->p;
         struct p_gc *pg = pp->gc;
         uint32_t mode = __atomic_load_n(&pg->worker_mode, __ATOMIC_ACQUIRE);
-        __atomic_add_fetch(&gc_markers_active, 1, __ATOMIC_ACQ_REL);
+        gc_marker_enter();
         uint64_t start = platform_nanotime();
         enum gc_drain_mode drain = mode == GC_WORKER_FRACTIONAL ? GC_DRAIN_FRACTIONAL
                                    : mode == GC_WORKER_IDLE     ? GC_DRAIN_IDLE
@@ -149,13 +166,7 @@ static void gc_mark_worker(void *argument)
             pg->fractional_ns += elapsed;
         if (mode == GC_WORKER_DEDICATED)
             __atomic_add_fetch(&gc_pacer.dedicated_needed, 1, __ATOMIC_ACQ_REL);
-        // What this P still holds goes where any marker can take it: the
-        // P may go idle, and an idle P's buffers are seen by nobody. Before
-        // the count drops, so that the last worker out sees it.
-        gc_barrier_flush(pp);
-        gc_work_flush(&pg->work);
-        bool last = __atomic_sub_fetch(&gc_markers_active, 1, __ATOMIC_ACQ_REL) == 0;
-        if (last && !gc_mark_work_available())
+        if (gc_marker_leave(pp))
             gc_mark_done();
     }
 }

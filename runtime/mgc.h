@@ -261,8 +261,14 @@ enum gc_trigger_kind {
 void gc_start(enum gc_trigger_kind kind);
 // Called when a marker finds no work: finishes the mark if none is left.
 void gc_mark_done(void);
-// Whether no mark worker is draining right now.
+// Whether no marker (worker or assist) is draining right now.
 bool gc_markers_idle(void);
+// A marker -- a background worker, or an assist -- starts draining pp's
+// work, and stops: it leaves its P's buffers where any marker can take
+// them. gc_marker_leave is true if it was the last marker out and no work
+// is left anywhere it can see: the caller ends the mark (gc_mark_done).
+void gc_marker_enter(void);
+bool gc_marker_leave(struct p *pp);
 // A P's background mark worker if it should run now; NULL otherwise.
 struct g *gc_find_mark_worker(struct p *pp, bool idle);
 // The allocation hook: after a typed allocation that took a new span or
