@@ -224,12 +224,11 @@ void mheap_free(struct mspan *span)
 
 // The background scavenger (Go's bgscavenge, in spirit): memory that has
 // been free for a while goes back to the platform. Go runs it as a
-// goroutine paced by the collector; we have no collector yet, and a
-// goroutine asleep on a timer would keep deadlock detection from ever
-// firing. So the work is done by idle Ms -- idle time is what background
-// work should use -- as they wake in their park loop (in the kernel an idle
-// CPU wakes at every timer tick), and by sysmon hosted, at most once per
-// SCAVENGE_PERIOD_NS. Each round keeps SCAVENGE_RETAIN_PERCENT of the heap
+// goroutine paced by the collector; here a goroutine asleep on a timer
+// would keep deadlock detection from ever firing. So the work is done by
+// idle Ms -- idle time is what background work should use -- as they wake
+// in their park loop (in the kernel an idle CPU wakes at every timer
+// tick), and by sysmon hosted, at most once per SCAVENGE_PERIOD_NS. Each round keeps SCAVENGE_RETAIN_PERCENT of the heap
 // in use (plus one chunk, 4 MiB, for a burst of new spans) resident among
 // the free pages, and gives the rest back, at most SCAVENGE_MAX_BYTES per
 // round so that no M is kept from its work for long. Memory freed now is
