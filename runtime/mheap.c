@@ -228,11 +228,12 @@ void mheap_free(struct mspan *span)
 // would keep deadlock detection from ever firing. So the work is done by
 // idle Ms -- idle time is what background work should use -- as they wake
 // in their park loop (in the kernel an idle CPU wakes at every timer
-// tick), and by sysmon hosted, at most once per SCAVENGE_PERIOD_NS. Each round keeps SCAVENGE_RETAIN_PERCENT of the heap
-// in use (plus one chunk, 4 MiB, for a burst of new spans) resident among
-// the free pages, and gives the rest back, at most SCAVENGE_MAX_BYTES per
-// round so that no M is kept from its work for long. Memory freed now is
-// thus returned one to two periods later.
+// tick), and by sysmon hosted, at most once per SCAVENGE_PERIOD_NS. Each
+// round keeps SCAVENGE_RETAIN_PERCENT of the heap in use (plus one chunk,
+// 4 MiB, for a burst of new spans) resident among the free pages, and
+// gives the rest back, at most SCAVENGE_MAX_BYTES per round so that no M
+// is kept from its work for long. Memory freed now is thus returned one to
+// two periods later.
 #define SCAVENGE_PERIOD_NS 1000000000ull
 #define SCAVENGE_RETAIN_PERCENT 10
 #define SCAVENGE_MAX_BYTES (64u << 20)

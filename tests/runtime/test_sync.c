@@ -272,8 +272,9 @@ END_TEST
 // ThreadSanitizer the loop's gap is wider, main mostly catches it before
 // waiting the 1 ms that sets MUTEX_STARVING, so that few rounds end in a
 // hand-off (3 hand-offs took 3 to 132 rounds over 20 runs) and 200 rounds
-// saw none about once in 12 runs. A round takes a few ms at most, so the
-// cap is generous: a run that sees no hand-off in it has a broken one.
+// saw none about once in 12 runs. A round takes about 3 ms there (15 s
+// for the cap, inside the case's timeout), so the cap is generous: a run
+// that sees no hand-off in it has a broken one.
 #define TIGHT_WORK 20000               // busy iterations inside the lock: ~10 us
 #define TIGHT_BOUND 100000             // the loop's iterations main may wait through (~1 s)
 #define TIGHT_MAX_ROUNDS 5000
