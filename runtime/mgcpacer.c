@@ -84,12 +84,12 @@ static void set_trigger(void)
     uint64_t marked = gc_pacer.heap_marked;
     uint64_t goal = gc_pacer.heap_goal;
     uint64_t trigger = marked + scale(marked, (uint64_t)gc_pacer.trigger_ratio, GC_ONE);
-    // At least 70% of the way to the goal (Go 1.18's bound, 45/64; 1.17's
-    // was 60%): a trigger too early keeps a fast allocator's GC always on,
-    // allocating black. At a small heap each cycle costs more than it
-    // frees: at 60%, 4 million 64-byte objects on two Ps took 112 cycles
-    // (Go's 1.19 took 78) and 29-40 ms, at 70% 26 ms. At most 95%: some
-    // room must be left for assists to pace by.
+    // At least 70% of the way to the goal (Go 1.19's bound, 45/64 in its
+    // mgcpacer.go; 1.17's was 60%): a trigger too early keeps a fast
+    // allocator's GC always on, allocating black. At a small heap each
+    // cycle costs more than it frees: at 60%, 4 million 64-byte objects on
+    // two Ps took 112 cycles (Go 1.19 took 78) and 29-40 ms, at 70% 26 ms.
+    // At most 95%: some room must be left for assists to pace by.
     uint64_t lowest = marked + (goal - marked) * 7 / 10;
     uint64_t highest = goal - (goal - marked) / 20;
     if (marked == 0 || trigger < lowest)
