@@ -69,6 +69,9 @@ static struct gc_stats stats;
 static struct runtime_lock stats_lock;
 static uint64_t cycle_start_ns, cycle_stw1_ns, cycle_mark_ns;
 static uint64_t total_gc_cpu_ns;
+// gctrace's percentage, as Go's: all but the idle workers' time, which
+// used Ps that had nothing else to run.
+static uint64_t total_gc_cpu_not_idle_ns;
 
 bool gc_markers_idle(void)
 {
@@ -434,6 +437,7 @@ void gc_mark_done(void)
     stats.mark_worker_ns += cycle.background_ns + cycle.idle_ns;
     uint64_t cpu = (cycle_stw1_ns + stw2) * (uint64_t)procs + cycle.assist_ns + cycle.background_ns + cycle.idle_ns;
     total_gc_cpu_ns += cpu;
+    total_gc_cpu_not_idle_ns += cpu - cycle.idle_ns;
     stats.gc_cpu_ns = total_gc_cpu_ns;
     runtime_lock_release(&stats_lock);
     __atomic_store_n(&gc_mark_done_busy, 0, __ATOMIC_RELEASE);
@@ -494,7 +498,7 @@ static void print_trace(uint64_t stw2_ns, uint64_t heap_live_at_end, uint64_t he
 {
     uint64_t since_start = cycle_start_ns - runtime_start_time();
     uint64_t elapsed = platform_nanotime() - runtime_start_time();
-    uint64_t percent = elapsed ? total_gc_cpu_ns * 100 / (elapsed * (uint64_t)procs) : 0;
+    uint64_t percent = elapsed ? total_gc_cpu_not_idle_ns * 100 / (elapsed * (uint64_t)procs) : 0;
     char stw1[24], mark[24], stw2[24], stw1_cpu[24], assist[24], background[24], idle[24], stw2_cpu[24];
     format_ms(stw1, sizeof stw1, cycle_stw1_ns);
     format_ms(mark, sizeof mark, cycle_mark_ns);
