@@ -123,44 +123,68 @@ static inline void heap_bits_set_type(uintptr_t object, size_t elemsize, size_t 
     }
 }
 
+// Writes the pointer mask `pattern` of objects `elemsize` bytes long over
+// the bitmap of all of span's objects, 64 bitmap bits at a time: a span
+// starts on a bitmap word (it is page-aligned), and the pattern repeats
+// every elemsize.
+static void heap_bits_write_span(const struct mspan *span, uint64_t pattern)
+{
+    unsigned element_words = (unsigned)(span->elemsize / sizeof(void *));
+    size_t words = (size_t)span->nelems * element_words;
+    struct heap_arena *arena = heap_arena_of(span->start);
+    uint64_t *bits = &arena->pointer_bits[(span->start % HEAP_ARENA_SIZE) / sizeof(void *) / 64];
+    unsigned phase = 0;   // where in an element each bitmap word starts
+    for (size_t done = 0; done < words; done += 64) {
+        uint64_t value = repeated_pattern(pattern, element_words, phase);
+        if (words - done < 64)
+            value &= ((uint64_t)1 << (words - done)) - 1;   // past the last element
+        store_relaxed(&bits[done / 64], value);
+        phase = (phase + 64) % element_words;
+    }
+}
+
 // The pointer bits for a small object about to be handed out. Most spans
 // only ever hold one type: the first object of type T in a fresh span
-// writes T's pattern over the whole span at once, and later objects of T
-// there need no write at all. Another type, or an array, makes the span
-// mixed, and from then on each object writes its own bits, as Go 1.19 does
-// for every object -- until the span holds one object alone again (a
-// fresh span, or one whose objects all died and which the sweep kept for
-// an mcache), which may rewrite the whole bitmap. (heap_bits_for_object is
-// the check every allocation makes; this, out of line, the writing.)
+// makes T the span's uniform type, and its pointer mask is all the markers
+// read for the span's objects -- the span's part of the heap bitmap is not
+// written at all, so a heap of such spans never brings its bitmap's pages
+// in (1/64 of the heap's size). Another type, or an array, makes the span
+// mixed: T's pattern is written over the whole span for the objects
+// already there, and from then on each object writes its own bits, as Go
+// 1.19 does for every object -- until the span holds one object alone
+// again (a fresh span, or one whose objects all died and which the sweep
+// kept for an mcache), which may make it uniform again. (heap_bits_for_object
+// is the check every allocation makes; this, out of line, the writing.)
 static __attribute__((noinline)) void heap_bits_write_for_object(struct mspan *span, uintptr_t object, size_t size,
                                                                  const struct gc_type *type)
 {
     if (span->alloc_count == 1 && size == type->size && type->pointer_bitmap == NULL &&
         span->elemsize <= 64 * sizeof(void *)) {
-        // 64 bitmap bits at a time: a span starts on a bitmap word (it is
-        // page-aligned), and the pattern repeats every elemsize.
-        unsigned element_words = (unsigned)(span->elemsize / sizeof(void *));
-        size_t words = (size_t)span->nelems * element_words;
-        struct heap_arena *arena = heap_arena_of(span->start);
-        uint64_t *bits = &arena->pointer_bits[(span->start % HEAP_ARENA_SIZE) / sizeof(void *) / 64];
-        uint64_t pattern = gc_type_small_mask(type);
-        unsigned phase = 0;   // where in an element each bitmap word starts
-        for (size_t done = 0; done < words; done += 64) {
-            uint64_t value = repeated_pattern(pattern, element_words, phase);
-            if (words - done < 64)
-                value &= ((uint64_t)1 << (words - done)) - 1;   // past the last element
-            store_relaxed(&bits[done / 64], value);
-            phase = (phase + 64) % element_words;
-        }
         span->uniform_type = type;
-        store_relaxed(&span->uniform_mask, pattern);
+        store_relaxed(&span->uniform_mask, gc_type_small_mask(type));
         return;
     }
-    // Mixed from now on: before the object's own bits are written, the
-    // markers are told to read them.
-    span->uniform_type = NULL;
-    store_relaxed(&span->uniform_mask, 0);
+    // Mixed from now on. The objects already there get their bits first,
+    // and only then are the markers told to read the bitmap: a marker that
+    // sees the mask cleared (acquire, gc_scan_object) sees the bits too.
+    if (span->uniform_type) {
+        heap_bits_write_span(span, span->uniform_mask);
+        span->uniform_type = NULL;
+    }
+    __atomic_store_n(&span->uniform_mask, 0, __ATOMIC_RELEASE);
     heap_bits_set_type(object, span->elemsize, size, type);
+}
+
+bool heap_word_is_pointer(const struct mspan *span, uintptr_t address)
+{
+    uint64_t uniform_mask = __atomic_load_n(&span->uniform_mask, __ATOMIC_ACQUIRE);
+    if (uniform_mask) {
+        size_t index = (address - mspan_object_base(span, address)) / sizeof(void *);
+        return uniform_mask >> index & 1;
+    }
+    struct heap_arena *arena = heap_arena_of(address);
+    size_t word = (address % HEAP_ARENA_SIZE) / sizeof(void *);
+    return __atomic_load_n(&arena->pointer_bits[word / 64], __ATOMIC_RELAXED) >> (word % 64) & 1;
 }
 
 static inline void heap_bits_for_object(struct mspan *span, uintptr_t object, size_t size, const struct gc_type *type)

@@ -126,9 +126,7 @@ static void scan_object(uintptr_t object)
 {
     struct mspan *span = heap_span_of(object);
     for (uintptr_t at = object; at < object + span->elemsize; at += sizeof(uintptr_t)) {
-        struct heap_arena *arena = heap_arena_of(at);
-        size_t word = (at % HEAP_ARENA_SIZE) / sizeof(uintptr_t);
-        if (arena->pointer_bits[word / 64] >> (word % 64) & 1) {
+        if (heap_word_is_pointer(span, at)) {
             uintptr_t value = *(uintptr_t *)at;
             if (value)
                 check_pointer(value, at, object, NULL, false);

@@ -219,7 +219,9 @@ void gc_scan_object(struct gc_work *work, uintptr_t object)
     struct mspan *span = arena ? load_relaxed(&arena->spans[(object >> HEAP_PAGE_SHIFT) % HEAP_ARENA_PAGES]) : NULL;
     if (span == NULL)
         runtime_throwf("gc: grey object %#lx is not in a collected span", (unsigned long)object);
-    uint64_t uniform_mask = load_relaxed(&span->uniform_mask);
+    // Acquire: once the mask reads 0, the bitmap the allocator wrote for
+    // the span's objects before clearing it is there to read.
+    uint64_t uniform_mask = __atomic_load_n(&span->uniform_mask, __ATOMIC_ACQUIRE);
     if (uniform_mask) {
         gc_shade_words(work, span, object, uniform_mask);
         store_relaxed(&work->scan_work, work->scan_work + span->elemsize);   // the pacer reads it

@@ -76,9 +76,9 @@ struct mspan {
     uint32_t sweepgen;           // against mheap.sweepgen: swept or not (mgcsweep.c)
     uint32_t alloc_cache_base;   // the object alloc_cache's bit 0 stands for
     // When the span's objects are all of one type (one each, gc_new's
-    // case), the heap bitmap carries that type's pattern for the whole
-    // span, written once, and this is the type; NULL otherwise (malloc.c's
-    // heap_bits_for_object).
+    // case), this is the type; NULL otherwise (malloc.c's
+    // heap_bits_for_object). The span's part of the heap bitmap is then
+    // not written: it is written when the span turns mixed.
     const struct gc_type *uniform_type;
     // And then its pointer mask, one bit per word of an object, which the
     // markers read instead of the heap bitmap; 0 while the span is mixed.
@@ -175,6 +175,12 @@ static inline struct mspan *heap_span_of(uintptr_t address)
         return NULL;
     return span;
 }
+
+// Whether the word at `address`, in an object of `span` (a typed span in
+// use), holds a pointer: from the span's uniform mask if it has one, from
+// the heap bitmap if not (malloc.c). The markers' fast paths read the two
+// themselves.
+bool heap_word_is_pointer(const struct mspan *span, uintptr_t address);
 
 void mheap_init(void);
 // A span of `npages` pages in `state`, its pages in the index; NULL when the

@@ -141,13 +141,12 @@ static const struct gc_type tree_node_type = {
                 GC_POINTER(struct tree_node, name),
 };
 
-// Whether the heap bitmap says word `index` of `object` holds a pointer.
+// Whether the collector would take word `index` of `object` for a pointer
+// (its span's uniform mask, or the heap bitmap).
 static bool heap_bit(const void *object, size_t index)
 {
     uintptr_t address = (uintptr_t)object + index * sizeof(void *);
-    struct heap_arena *arena = heap_arena_of(address);
-    size_t word = (address % HEAP_ARENA_SIZE) / sizeof(void *);
-    return arena->pointer_bits[word / 64] >> (word % 64) & 1;
+    return heap_word_is_pointer(heap_span_of(address), address);
 }
 
 static void typed_objects(void *unused)
