@@ -153,6 +153,8 @@ static bool mheap_run_needs_zero(uintptr_t start, size_t npages)
 
 struct mspan *mheap_alloc(size_t npages, enum mspan_state state, uint32_t span_class)
 {
+    if (npages > UINT32_MAX)
+        return NULL;   // 32 TiB: more than any heap here can hold, and than mspan.npages counts
     runtime_lock_acquire(&mheap.lock);
     if (mheap.arenas == NULL)
         mheap_init();

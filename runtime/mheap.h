@@ -47,15 +47,30 @@ enum mspan_state {
     MSPAN_MANUAL,    // explicitly freed objects (runtime_malloc)
 };
 
+// A span record is two cache lines, one per span for every 8 KiB page of
+// small objects (2% of such a heap when they were three lines). The first
+// holds what the markers read and hardly anything writes once the span is
+// set up; the second, what the allocator writes as it hands out objects --
+// so an mcache's allocating does not keep taking the markers' line away.
 struct mspan {
-    struct mspan *next, *prev;   // in an mcentral's list, or the free records
     uintptr_t start;             // first byte
-    size_t npages;
     uintptr_t limit;             // end of the last object
     size_t elemsize;             // object size; for a large object, the span's bytes
-    uint32_t nelems;             // objects in the span
+    uint64_t *gcmark_bits;       // 1 = marked; swapped with alloc_bits at sweep
+    // When the span's objects are all of one type (one each, gc_new's
+    // case), this is the type; NULL otherwise (malloc.c's
+    // heap_bits_for_object). The span's part of the heap bitmap is then
+    // not written: it is written when the span turns mixed.
+    const struct gc_type *uniform_type;
+    // And then its pointer mask, one bit per word of an object, which the
+    // markers read instead of the heap bitmap; 0 while the span is mixed.
+    // (Kept, not worked out from uniform_type at each object scanned: one
+    // load in the markers' hottest path instead of two and a mask.)
+    uint64_t uniform_mask;
     uint32_t divide_magic;       // object index = (offset * magic) >> 32 (small spans)
-    uint16_t span_class;         // 0 for large objects
+    uint32_t nelems;             // objects in the span
+    uint32_t npages;
+    uint8_t span_class;          // 0 for large objects
     uint8_t state;               // enum mspan_state
     bool needzero;               // the pages may hold old data
     uint8_t list;                // which mcentral list holds it (mcentral.c)
@@ -68,34 +83,25 @@ struct mspan {
     // count of trailing zeros away, and taking it clears the lowest bit.
     // (Go's cache is shifted to start at freeindex instead; this one needs
     // no shift and no bounds checks on the fast path.)
-    uint32_t freeindex;
-    uint32_t alloc_count;        // objects allocated
-    uint64_t alloc_cache;
+    uint64_t alloc_cache CACHE_ALIGNED;
     uint64_t *alloc_bits;        // 1 = allocated (as of the last sweep)
-    uint64_t *gcmark_bits;       // 1 = marked; swapped with alloc_bits at sweep
-    uint32_t sweepgen;           // against mheap.sweepgen: swept or not (mgcsweep.c)
-    uint32_t alloc_cache_base;   // the object alloc_cache's bit 0 stands for
-    // When the span's objects are all of one type (one each, gc_new's
-    // case), this is the type; NULL otherwise (malloc.c's
-    // heap_bits_for_object). The span's part of the heap bitmap is then
-    // not written: it is written when the span turns mixed.
-    const struct gc_type *uniform_type;
-    // And then its pointer mask, one bit per word of an object, which the
-    // markers read instead of the heap bitmap; 0 while the span is mixed.
-    // (Kept, not worked out from uniform_type at each object scanned: one
-    // load in the markers' hottest path instead of two and a mask.)
-    uint64_t uniform_mask;
     // While marking, the mark bits of objects allocated from the span
     // since the mcache took it, for its 64 objects from black_group * 64,
     // not yet set in gcmark_bits (gc_mark_new_small_object). Zero except
     // in a span an mcache holds.
     uint64_t black_pending;
-    uint32_t black_group;
-
+    struct mspan *next, *prev;   // in an mcentral's list, or the free records
     // Manual spans: freed objects linked through their first word; fresh
     // objects from freeindex on. Touched only under the mcentral's lock.
     void *free_list;
+    uint32_t freeindex;
+    uint32_t alloc_count;        // objects allocated
+    uint32_t sweepgen;           // against mheap.sweepgen: swept or not (mgcsweep.c)
+    uint16_t alloc_cache_base;   // the object alloc_cache's bit 0 stands for
+    uint16_t black_group;
 };
+_Static_assert(sizeof(struct mspan) == 2 * CACHE_LINE_SIZE, "a span record is two cache lines");
+_Static_assert(SPAN_CLASS_COUNT <= 256 && HEAP_MAX_SPAN_OBJECTS <= 65536, "span_class and object indexes fit");
 
 // The start of the object holding `address`. A large object's span has
 // divide_magic 0, so its index is 0 too.
