@@ -297,6 +297,83 @@ START_TEST(test_heap_bits_of_every_shape)
 }
 END_TEST
 
+// Whether every heap bitmap word over span's objects is zero.
+static bool span_bitmap_is_zero(const struct mspan *span)
+{
+    const struct heap_arena *arena = heap_arena_of(span->start);
+    size_t first = (span->start % HEAP_ARENA_SIZE) / sizeof(void *) / 64;
+    size_t words = (span->limit - span->start) / sizeof(void *);
+    for (size_t i = 0; i < (words + 63) / 64; i++)
+        if (arena->pointer_bits[first + i] != 0)
+            return false;
+    return true;
+}
+
+// The heap bitmap itself (not the span's mask) for word `index` of `object`.
+static bool bitmap_bit(const void *object, size_t index)
+{
+    uintptr_t address = (uintptr_t)object + index * sizeof(void *);
+    const struct heap_arena *arena = heap_arena_of(address);
+    size_t word = (address % HEAP_ARENA_SIZE) / sizeof(void *);
+    return arena->pointer_bits[word / 64] >> (word % 64) & 1;
+}
+
+// Spans of one type leave their part of the heap bitmap unwritten (the
+// collector reads the type's mask from the span), so a heap of them never
+// brings the bitmap's pages in; when a second type joins a span, the
+// bitmap is written for every object already there. The process is fresh
+// (Check forks) and nothing is freed, so the pages are new and their
+// bitmap words read zero unless something wrote them.
+static void one_type_spans(void *unused)
+{
+    (void)unused;
+    int old_percent = runtime_set_gc_percent(-1);
+    static const struct gc_type pair = { .name = "pair", .size = 48, .pointers = 0x5 };           // words 0, 2
+    static const struct gc_type other_pair = { .name = "other pair", .size = 48, .pointers = 0x12 };   // 1, 4
+    enum { COUNT = 500 };   // a few spans of 48-byte objects
+    void **objects = malloc(COUNT * sizeof *objects);   // the C library's: never scanned
+    ck_assert_ptr_nonnull(objects);
+    size_t spans = 0;
+    for (size_t i = 0; i < COUNT; i++) {
+        objects[i] = gc_new(&pair);
+        if (i == 0 || heap_span_of((uintptr_t)objects[i - 1]) != heap_span_of((uintptr_t)objects[i]))
+            spans++;
+    }
+    ck_assert_uint_ge(spans, 2);
+    for (size_t i = 0; i < COUNT; i++) {
+        struct mspan *span = heap_span_of((uintptr_t)objects[i]);
+        ck_assert_ptr_eq(span->uniform_type, &pair);
+        ck_assert_msg(span_bitmap_is_zero(span), "pair %zu: its span of one type had heap bits written", i);
+        ck_assert(heap_word_is_pointer(span, (uintptr_t)objects[i]) &&
+                  !heap_word_is_pointer(span, (uintptr_t)objects[i] + 8));
+    }
+    // The other type goes into the span the last pair came from (the
+    // mcache's, not full), which turns mixed.
+    struct mspan *span = heap_span_of((uintptr_t)objects[COUNT - 1]);
+    ck_assert_uint_lt(span->alloc_count, span->nelems);
+    void *other = gc_new(&other_pair);
+    ck_assert_ptr_eq(heap_span_of((uintptr_t)other), span);
+    ck_assert_ptr_null(span->uniform_type);
+    ck_assert_uint_eq(span->uniform_mask, 0);
+    for (size_t i = 0; i < COUNT; i++) {
+        if (heap_span_of((uintptr_t)objects[i]) != span)
+            continue;
+        for (size_t word = 0; word < 6; word++)
+            ck_assert_msg(bitmap_bit(objects[i], word) == (word == 0 || word == 2),
+                          "pair %zu, word %zu: the bitmap was not written when its span turned mixed", i, word);
+    }
+    for (size_t word = 0; word < 6; word++)
+        ck_assert(bitmap_bit(other, word) == (word == 1 || word == 4));
+    free(objects);
+    runtime_set_gc_percent(old_percent);
+}
+
+START_TEST(test_one_type_spans_leave_the_bitmap_unwritten)
+{
+    ck_assert_int_eq(run_with_procs(one_type_spans, 1), 0);
+}
+END_TEST
+
 static void tiny_objects(void *unused)
 {
     (void)unused;
@@ -1032,6 +1109,7 @@ int main(void)
     tcase_set_timeout(typed, 60);
     tcase_add_test(typed, test_typed_objects);
     tcase_add_test(typed, test_heap_bits_of_every_shape);
+    tcase_add_test(typed, test_one_type_spans_leave_the_bitmap_unwritten);
     tcase_add_test(typed, test_tiny_objects);
     tcase_add_test(typed, test_typed_out_of_memory_is_fatal);
     tcase_add_test(typed, test_type_with_pointers_and_a_ragged_size_is_fatal);
