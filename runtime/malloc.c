@@ -437,7 +437,8 @@ static __attribute__((noinline, returns_nonnull)) void *gc_new_black_in_new_grou
 
 // gc_new's fast path: one small object with a pointer mask, from the span
 // the P's mcache holds, its cache not run out, no preemption pending, the
-// span's heap bits already this type's (uniform_type). The general path
+// span of this one type (uniform_type: nothing to write for the object's
+// pointer bits). The general path
 // (malloc_typed) does the same and everything else. It calls nothing but
 // in its last step: every case that would is turned away (NULL) before an
 // object is taken.
@@ -463,7 +464,7 @@ static inline void *gc_new_fast(const struct gc_type *type)
     // span's uniform_type (heap_bits_write_for_object): this also turns
     // every other type away.
     if (span->uniform_type != type || span->alloc_cache == 0)
-        return NULL;   // a fresh or mixed span (the general path writes the heap bits), or a refill
+        return NULL;   // a fresh or mixed span (the general path sets its pointer bits up), or a refill
     uintptr_t object = mspan_take_cached(span);
     if (object == 0)
         __builtin_unreachable();   // (no span starts at 0: gc_new need not test for NULL)
