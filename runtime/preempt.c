@@ -49,6 +49,9 @@ void runtime_preempt_interrupted(struct m *m, uintptr_t sp, uintptr_t *pc)
 {
     if (m == NULL)
         return;
+    // Counted whatever comes of it: a stopper that sees the count move
+    // knows this thread is running (stop_the_world).
+    __atomic_store_n(&m->interrupts_taken, m->interrupts_taken + 1, __ATOMIC_RELEASE);
     struct g *gp = load_relaxed(&m->curg);
     if (gp == NULL || !load_relaxed(&gp->preempt))
         return;   // on g0, or the request is stale: the G has switched since

@@ -163,6 +163,7 @@ struct m {
     struct m *all_link;
     int locks;                   // runtime locks held: no preemption while > 0
     int preempt_off;             // > 0 inside non-reentrant C code (malloc, lwIP)
+    uint32_t interrupts_taken;   // preemption interrupts its thread has handled (atomic; stop_the_world)
     void (*mcall_function)(struct g *);  // what to do on g0 after the switch (mcall)
     struct g *mcall_g;
     uint64_t random_state;       // for random stealing order and select
