@@ -800,9 +800,10 @@ static bool stop_may_need_this_cpu(const struct stop_watch *watch, uint64_t now)
 // Spins until every other P has stopped or `ns` have passed. True if stopped.
 // It yields its CPU only while an M it waits for may need that CPU, not at
 // every look: a yield hands the CPU to whatever else is queued there, and
-// hosted that may be a kernel thread that keeps it for a millisecond --
-// on this VM, kdamond, queued and waiting for the running thread's time
-// slice to end, took half the two-P pauses over 250 us that way.
+// hosted that may be a kernel thread that keeps it for a millisecond (on
+// the development VM, kdamond, queued until the running thread's time
+// slice ends: yielding at every look put 7 of 20 runs of binary trees on
+// two Ps over a millisecond of max pause, and none after; docs/gc.md).
 static bool wait_for_stopped_ps(uint64_t ns, const struct stop_watch *watch)
 {
     uint64_t until = platform_nanotime() + ns;
