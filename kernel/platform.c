@@ -62,6 +62,7 @@
 
 const bool platform_has_sysmon_thread = false;
 const bool platform_caller_becomes_m = true;
+const bool platform_ms_share_cpus = false;
 const bool platform_roots_written_plainly = true;
 
 // Goroutine stacks and the runtime's records live here, far above the
@@ -349,11 +350,13 @@ static void explain_fault(uint64_t address)
 
 /* --- Preemption ---------------------------------------------------------- */
 
-void platform_preempt(struct m *m)
+bool platform_preempt(struct m *m)
 {
     struct cpu *cpu = m->platform;
-    if (cpu)
-        lapic_send_ipi(cpu->apic_id, VECTOR_IPI_PREEMPT);
+    if (cpu == NULL)
+        return false;
+    lapic_send_ipi(cpu->apic_id, VECTOR_IPI_PREEMPT);
+    return true;
 }
 
 static void preempt_interrupt(struct trap_frame *frame)

@@ -256,8 +256,7 @@ static void gc_start_cycle(enum gc_trigger_kind kind)
     mheap_sweep_all();
     gc_mark_roots_reserve();
 
-    uint64_t start = platform_nanotime();
-    stop_the_world();
+    uint64_t start = stop_the_world();
     mheap_sweep_all();
     while (__atomic_load_n(&mheap_sweeps_active, __ATOMIC_ACQUIRE) != 0)
         __asm__ volatile("pause");
@@ -361,8 +360,7 @@ void gc_mark_done(void)
         __atomic_store_n(&gc_mark_done_busy, 0, __ATOMIC_RELEASE);
         return;
     }
-    uint64_t start = platform_nanotime();
-    stop_the_world();
+    uint64_t start = stop_the_world();
     struct p *own = getm()->p;
     struct gc_work *work = &own->gc->work;
     // Every stack must be scanned, and no pointer may wait in a buffer:

@@ -82,8 +82,8 @@ void platform_release(void *address, size_t size);
 
 // Asks M's thread or CPU to stop what it is doing soon and call
 // runtime_preempt_interrupted (runtime/preempt.c) from its signal or
-// interrupt handler.
-void platform_preempt(struct m *m);
+// interrupt handler. False when no interrupt was sent (none will come).
+bool platform_preempt(struct m *m);
 
 /* --- How the runtime runs ------------------------------------------------ */
 
@@ -96,6 +96,9 @@ extern const bool platform_has_sysmon_thread;
 // M (no CPU sits waiting), runtime_run never returns, and the program ends
 // with platform_exit(0) when the main goroutine returns.
 extern const bool platform_caller_becomes_m;
+// True hosted: the OS may keep an M's thread off its CPU for a while, to
+// run another thread there. False in the kernel: each M has its CPU.
+extern const bool platform_ms_share_cpus;
 
 /* --- Configuration ------------------------------------------------------- */
 

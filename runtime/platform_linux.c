@@ -55,6 +55,7 @@ extern char __stop_runtime_text[] __attribute__((weak));
 
 const bool platform_has_sysmon_thread = true;
 const bool platform_caller_becomes_m = false;
+const bool platform_ms_share_cpus = true;
 const bool platform_roots_written_plainly = false;
 
 __thread struct platform_linux_thread platform_linux_thread;   // see platform_linux_inline.h
@@ -222,13 +223,12 @@ void platform_release(void *address, size_t size)
 
 /* --- Signals: preemption and faults -------------------------------------- */
 
-void platform_preempt(struct m *m)
+bool platform_preempt(struct m *m)
 {
     if (RUNTIME_RACE_ENABLED)
-        return;   // see race.h: under TSan, goroutines yield only at safe points
+        return false;   // see race.h: under TSan, goroutines yield only at safe points
     pthread_t thread = (pthread_t)__atomic_load_n(&m->platform, __ATOMIC_ACQUIRE);
-    if (thread)
-        pthread_kill(thread, SIGURG);
+    return thread && pthread_kill(thread, SIGURG) == 0;
 }
 
 static void preempt_signal(int signal_number, siginfo_t *info, void *context)

@@ -849,11 +849,65 @@ static void take_back_handed_ps_locked(void)
     runtime_lock_release(&sched.all_lock);
 }
 
-void stop_the_world(void)
+// How long wait_until_ps_on_cpus gives a thread to come back to its CPU.
+#define ON_CPU_WAIT_MAX_NS (5 * 1000 * 1000)
+
+// Before a stop, with the world still running: waits until the thread of
+// every other running P is on a CPU, as its taking an interrupt shows
+// (Go's collector waits for every P the same way, outside its pause, in
+// the ragged barrier that flushes them before mark termination). A stop
+// begun while the OS keeps one of them off its CPU -- on the development
+// VM, kdamond or the VM's agent preempt a thread for 1-4 ms now and then --
+// holds every other P stopped for all that time; waiting here holds only
+// the caller's. Gives up after ON_CPU_WAIT_MAX_NS, and where an interrupt
+// cannot be sent.
+static void wait_until_ps_on_cpus(struct p *own)
+{
+    if (!platform_ms_share_cpus || procs == 1)
+        return;
+    struct m *interrupted[procs];
+    uint32_t taken_before[procs];
+    for (int32_t i = 0; i < procs; i++)
+        interrupted[i] = NULL;
+    uint64_t start = platform_nanotime();
+    for (;;) {
+        bool waiting = false;
+        for (int32_t i = 0; i < procs; i++) {
+            struct p *pp = all_ps[i];
+            if (pp == own || load32(&pp->status) != P_RUNNING)
+                continue;
+            struct m *m = __atomic_load_n(&pp->m, __ATOMIC_ACQUIRE);
+            if (m == NULL)
+                continue;
+            if (m != interrupted[i]) {
+                interrupted[i] = m;
+                taken_before[i] = __atomic_load_n(&m->interrupts_taken, __ATOMIC_ACQUIRE);
+                if (!platform_preempt(m))
+                    return;
+                waiting = true;
+            } else if (__atomic_load_n(&m->interrupts_taken, __ATOMIC_ACQUIRE) == taken_before[i]) {
+                waiting = true;
+            }
+        }
+        if (!waiting)
+            return;
+        uint64_t waited = platform_nanotime() - start;
+        if (waited >= ON_CPU_WAIT_MAX_NS)
+            return;
+        // The thread may be queued behind this one: after the time an
+        // interrupt takes to arrive, let it have the CPU.
+        if (waited >= STOP_INTERRUPT_ARRIVES_NS)
+            platform_yield();
+    }
+}
+
+uint64_t stop_the_world(void)
 {
     struct m *m = getm();
     m->locks++;   // no preemption, no moving to another P, until start_the_world
     struct p *own = m->p;
+    wait_until_ps_on_cpus(own);
+    uint64_t begun = platform_nanotime();
     runtime_lock_acquire(&sched.lock);
     if (sched.gcwaiting)
         runtime_throw("stop_the_world: the world is already stopping");
@@ -905,6 +959,7 @@ void stop_the_world(void)
         if (!done)
             done = sleep_until_stopped(STOP_SLEEP_NS);
     }
+    return begun;
 }
 
 uint64_t start_the_world(void)

@@ -264,8 +264,10 @@ static inline struct g *getg(void)
 
 // Stops every P but the caller's at a safe point and returns once they all
 // have stopped (Go's stopTheWorld); the calling G keeps running and must
-// not block until start_the_world. Only the collector does this.
-void stop_the_world(void);
+// not block until start_the_world. Only the collector does this. Returns
+// when the stop began, the start of the pause: first, with the world still
+// running, it waits until every other running P's thread is on a CPU.
+uint64_t stop_the_world(void);
 // Hands the stopped Ps back out and returns when the world started -- the
 // end of the pause, as Go's startTheWorldWithSema measures it: once every
 // P with work has its M, before the wake-up of one more M to look for work.
