@@ -744,13 +744,27 @@ static void stop_m_for_the_world(struct m *m)
 #define STOP_INTERRUPT_ARRIVES_NS (20 * 1000)
 
 // What a stopper knows of whether the Ms it waits for are running: each
-// P's M, and the interrupts it had taken, when the first interrupt of the
-// stop went out.
+// P's M, and the interrupts it had taken when the stopper interrupted it
+// (at the first interrupt of a stop; in wait_until_ps_on_cpus, before it).
 struct stop_watch {
     uint64_t first_interrupt_ns;   // 0 until then
     struct m **ms;                 // by P index
     uint32_t *interrupts_taken;
 };
+
+// Records m as P i's M, with the interrupts it has taken so far.
+static void stop_watch_record(struct stop_watch *watch, int32_t i, struct m *m)
+{
+    watch->ms[i] = m;
+    watch->interrupts_taken[i] = m ? __atomic_load_n(&m->interrupts_taken, __ATOMIC_ACQUIRE) : 0;
+}
+
+// Whether m, P i's M now, is the one recorded and has taken an interrupt
+// since: then its thread is running.
+static bool stop_watch_saw_running(const struct stop_watch *watch, int32_t i, struct m *m)
+{
+    return m == watch->ms[i] && __atomic_load_n(&m->interrupts_taken, __ATOMIC_ACQUIRE) != watch->interrupts_taken[i];
+}
 
 static void preempt_running_ps(struct p *own, bool interrupt)
 {
@@ -790,8 +804,7 @@ static bool stop_may_need_this_cpu(const struct stop_watch *watch, uint64_t now)
         if (pp == own || load32(&pp->status) != P_RUNNING)
             continue;
         struct m *m = __atomic_load_n(&pp->m, __ATOMIC_ACQUIRE);
-        if (m && (m != watch->ms[i] || __atomic_load_n(&m->interrupts_taken, __ATOMIC_ACQUIRE) ==
-                                           watch->interrupts_taken[i]))
+        if (m && !stop_watch_saw_running(watch, i, m))
             return true;
     }
     return false;
@@ -822,11 +835,8 @@ static bool wait_for_stopped_ps(uint64_t ns, const struct stop_watch *watch)
 // taken so far.
 static void stop_watch_start(struct stop_watch *watch)
 {
-    for (int32_t i = 0; i < procs; i++) {
-        struct m *m = __atomic_load_n(&all_ps[i]->m, __ATOMIC_ACQUIRE);
-        watch->ms[i] = m;
-        watch->interrupts_taken[i] = m ? __atomic_load_n(&m->interrupts_taken, __ATOMIC_ACQUIRE) : 0;
-    }
+    for (int32_t i = 0; i < procs; i++)
+        stop_watch_record(watch, i, __atomic_load_n(&all_ps[i]->m, __ATOMIC_ACQUIRE));
     watch->first_interrupt_ns = platform_nanotime();
 }
 
@@ -867,8 +877,9 @@ static void wait_until_ps_on_cpus(struct p *own)
         return;
     struct m *interrupted[procs];
     uint32_t taken_before[procs];
+    struct stop_watch watch = { .ms = interrupted, .interrupts_taken = taken_before };
     for (int32_t i = 0; i < procs; i++)
-        interrupted[i] = NULL;
+        stop_watch_record(&watch, i, NULL);
     uint64_t start = platform_nanotime();
     for (;;) {
         bool waiting = false;
@@ -879,13 +890,12 @@ static void wait_until_ps_on_cpus(struct p *own)
             struct m *m = __atomic_load_n(&pp->m, __ATOMIC_ACQUIRE);
             if (m == NULL)
                 continue;
-            if (m != interrupted[i]) {
-                interrupted[i] = m;
-                taken_before[i] = __atomic_load_n(&m->interrupts_taken, __ATOMIC_ACQUIRE);
+            if (m != watch.ms[i]) {
+                stop_watch_record(&watch, i, m);
                 if (!platform_preempt(m))
                     return;
                 waiting = true;
-            } else if (__atomic_load_n(&m->interrupts_taken, __ATOMIC_ACQUIRE) == taken_before[i]) {
+            } else if (!stop_watch_saw_running(&watch, i, m)) {
                 waiting = true;
             }
         }
