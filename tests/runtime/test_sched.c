@@ -159,6 +159,44 @@ START_TEST(test_spinning_goroutine_is_preempted)
     ck_assert_int_eq(run_with_procs(preempt_spinner, 1), 0);
 }
 END_TEST
+
+// The M that takes an interrupt counts it, whatever comes of it -- here
+// nothing, as its goroutine was not asked to stop: the collector's stopper
+// reads the count to learn that a thread is on a CPU (runtime/proc.c).
+static struct m *spinner_m;
+
+static void spin_on_own_m(void *unused)
+{
+    (void)unused;
+    __atomic_store_n(&spinner_m, getm(), __ATOMIC_RELEASE);
+    while (!spinner_stop) {
+    }
+    spinner_done = 1;
+}
+
+static void interrupt_spinner(void *unused)
+{
+    (void)unused;
+    go(spin_on_own_m, NULL);
+    struct m *m;
+    while ((m = __atomic_load_n(&spinner_m, __ATOMIC_ACQUIRE)) == NULL)
+        gosleep(MILLISECOND);
+    uint32_t before = __atomic_load_n(&m->interrupts_taken, __ATOMIC_ACQUIRE);
+    ck_assert(platform_preempt(m));
+    uint64_t give_up = nanotime() + 5000 * MILLISECOND;   // only so that a failure does not hang
+    while (__atomic_load_n(&m->interrupts_taken, __ATOMIC_ACQUIRE) == before) {
+        ck_assert_msg(nanotime() < give_up, "the spinning goroutine's M never counted the interrupt");
+        gosleep(MILLISECOND);
+    }
+    spinner_stop = 1;
+    wait_for_count(&spinner_done, 1);
+}
+
+START_TEST(test_an_interrupt_is_counted_by_the_m_that_takes_it)
+{
+    ck_assert_int_eq(run_with_procs(interrupt_spinner, 2), 0);
+}
+END_TEST
 #endif
 
 #define STEAL_WORKERS 64
@@ -511,6 +549,7 @@ int main(void)
     tcase_add_test(basics, test_gosched_lets_others_run);
 #if !defined(__SANITIZE_THREAD__)   // no asynchronous preemption under TSan (runtime/race.h)
     tcase_add_test(basics, test_spinning_goroutine_is_preempted);
+    tcase_add_test(basics, test_an_interrupt_is_counted_by_the_m_that_takes_it);
 #endif
     tcase_add_test(basics, test_idle_p_steals_work);
     tcase_add_test(basics, test_sleepers_wake_after_their_deadline);
