@@ -738,9 +738,11 @@ static void stop_m_for_the_world(struct m *m)
 #define STOP_SPIN_NS (50 * 1000)     // spinning, interrupting
 #define STOP_SPIN_OWN_CPUS_NS (1000 * 1000)   // the same, when every P has a CPU
 #define STOP_SLEEP_NS (100 * 1000)   // then sleeping, before the next spin
-// How long an interrupt may take to reach a thread that is running on
-// another CPU (5-15 us measured hosted, on a VM); a thread that has not
-// taken one by then is most likely not running.
+// How long an interrupt usually takes to reach a thread that is running
+// on another CPU (5-15 us in kernel traces on the development VM, up to 40
+// us measured before): a thread that has not taken one by then is most
+// likely not running. A slow one only makes the stopper yield, as it
+// always used to.
 #define STOP_INTERRUPT_ARRIVES_NS (20 * 1000)
 
 // What a stopper knows of whether the Ms it waits for are running: each
