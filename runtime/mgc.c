@@ -3,9 +3,9 @@
  * tri-colour mark and sweep in Go's four phases.
  *
  *   1. Sweep termination (stop the world, gc_start): the last cycle's
- *      sweeping is finished, the write barrier and black allocation go on,
- *      the roots of this cycle are listed, the pacer sets up the workers
- *      and the assist ratio. The world restarts.
+ *      sweeping is finished, the roots of this cycle are listed, the pacer
+ *      sets up the workers and the assist ratio, and the write barrier and
+ *      black allocation go on. The world restarts.
  *
  *   2. Mark (concurrent): background mark workers -- one goroutine per P,
  *      run by the scheduler when the pacer wants it (dedicated, fractional)

@@ -143,7 +143,8 @@ enum gc_drain_mode {
     GC_DRAIN_BUDGET,         // assists: until this much scan work is done
     GC_DRAIN_ALL,            // mark termination, the world stopped: until no work is left
 };
-// Marks: root jobs, then grey objects, until out of work or told to stop.
+// Marks: the P's own grey objects, then root jobs, then grey objects from
+// the global list, until out of work or told to stop.
 // Returns the scan work done.
 int64_t gc_drain(struct gc_work *work, enum gc_drain_mode mode, int64_t budget);
 // Whether any marking is left to do anywhere (roots or grey objects).
