@@ -103,7 +103,8 @@ struct memstats {
 };
 
 void runtime_read_memstats(struct memstats *stats);
-// Prints the statistics, one "name: value" per line (memstats=1).
+// Prints the statistics (memstats=1): one "memstats: name=value ..." line,
+// then one line per size class that has allocated.
 void runtime_print_memstats(void);
 // Gives every free page's memory back to the platform now (Go's
 // debug.FreeOSMemory).
