@@ -34,7 +34,7 @@
  * The sudogs and both orders live in this goroutine's stack frame (see
  * chan_internal.h): up to SELECT_STACK_CASES cases, as variable-length
  * arrays small enough never to step over a stack guard page; beyond that, in
- * memory from runtime_malloc.
+ * memory from runtime_calloc.
  */
 #include "chan_internal.h"
 
