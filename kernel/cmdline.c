@@ -12,7 +12,7 @@
  * the table; a unit test checks that the document names every option. To add
  * an option: add a field to struct kernel_options (cmdline.h), add a row here,
  * add a row to docs/cmdline.md. Integers, booleans and strings need no code;
- * an option with its own syntax (a future `ip=`) would add a kind.
+ * an option with its own syntax adds a kind, as `ip=` does.
  *
  * The collector's settings are such kinds: gogc= ("100", "off") and
  * gomemlimit= ("512MiB") are read by the runtime's own parsers,

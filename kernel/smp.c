@@ -5,7 +5,7 @@
  * INIT and a STARTUP inter-processor interrupt. The boot CPU:
  *
  *   1. allocates, for each CPU the MADT lists (kernel/acpi.c), its
- *      `struct cpu`, kernel stack and three interrupt stacks, each stack
+ *      `struct cpu`, kernel stack and interrupt stacks, each stack
  *      with an unmapped guard page below it, so that an overflow faults
  *      instead of silently overwriting its neighbour;
  *   2. writes a table of (APIC id, stack, struct cpu) into the trampoline's
@@ -103,8 +103,9 @@ static uint32_t wait_while_in_state(struct cpu **starting, uint32_t count, enum 
     }
 }
 
-// Allocates one block: [guard][kernel stack][guard][IST 1][guard][IST 2]
-// [guard][IST 3][struct cpu], and unmaps the guard pages.
+// Allocates one block: [guard][kernel stack], then [guard][IST n] for each
+// of the INTERRUPT_STACK_COUNT interrupt stacks, then [struct cpu]; and
+// unmaps the guard pages.
 static struct cpu *cpu_allocate(uint32_t apic_id)
 {
     const uint64_t stack_pages = CPU_STACK_SIZE / PAGE_SIZE;
