@@ -1,9 +1,10 @@
 /*
  * A context switch by yielding (gosched.go is the Go side): two goroutines
  * on one P take turns, each calling gosched n/2 times, while main waits
- * parked. Each gosched puts the caller on the global run queue and runs the
- * other, so the figure per switch is one trip through the scheduler: switch
- * to g0, queue, find the next G, switch to it.
+ * parked. Each gosched puts the caller at the back of its P's queue (Go's
+ * Gosched uses the global one) and runs the other, so the figure per switch
+ * is one trip through the scheduler: switch to g0, queue, find the next G,
+ * switch to it.
  */
 #include "bench.h"
 
