@@ -72,8 +72,8 @@ struct chan;
 // 64 KiB); capacity 0 makes an unbuffered channel. Throws when out of memory.
 struct chan *chan_make(size_t element_size, size_t capacity);
 // Frees a channel. Channels live in the manual heap, not the collected
-// one, so they are freed by hand, once nothing uses them: no goroutine may be blocked on it,
-// or still be inside a chan_select that names it -- a select woken through
+// one, so they are freed by hand, once nothing uses them: no goroutine may
+// be blocked on it, or still be inside a chan_select that names it -- a select woken through
 // another channel takes its leftover waits off this one as it returns.
 // Freeing a channel that goroutines wait on is a fatal error. NULL is ignored. A channel from chan_after is
 // freed this way (its timer goes with it); the channels of chan_timer_new and

@@ -754,6 +754,15 @@ struct stop_watch {
     uint32_t *interrupts_taken;
 };
 
+// P i's M, if P i is running and is not `own`; else NULL.
+static struct m *other_running_m(int32_t i, struct p *own)
+{
+    struct p *pp = all_ps[i];
+    if (pp == own || load32(&pp->status) != P_RUNNING)
+        return NULL;
+    return __atomic_load_n(&pp->m, __ATOMIC_ACQUIRE);
+}
+
 // Records m as P i's M, with the interrupts it has taken so far.
 static void stop_watch_record(struct stop_watch *watch, int32_t i, struct m *m)
 {
@@ -802,10 +811,7 @@ static bool stop_may_need_this_cpu(const struct stop_watch *watch, uint64_t now)
         return false;
     struct p *own = getm()->p;
     for (int32_t i = 0; i < procs; i++) {
-        struct p *pp = all_ps[i];
-        if (pp == own || load32(&pp->status) != P_RUNNING)
-            continue;
-        struct m *m = __atomic_load_n(&pp->m, __ATOMIC_ACQUIRE);
+        struct m *m = other_running_m(i, own);
         if (m && !stop_watch_saw_running(watch, i, m))
             return true;
     }
@@ -872,32 +878,26 @@ static void take_back_handed_ps_locked(void)
 // VM, kdamond or the VM's agent preempt a thread for 1-4 ms now and then --
 // holds every other P stopped for all that time; waiting here holds only
 // the caller's. Gives up after ON_CPU_WAIT_MAX_NS, and where an interrupt
-// cannot be sent.
-static void wait_until_ps_on_cpus(struct p *own)
+// cannot be sent. `watch` is scratch space.
+static void wait_until_ps_on_cpus(struct p *own, struct stop_watch *watch)
 {
     if (!platform_ms_share_cpus || procs == 1)
         return;
-    struct m *interrupted[procs];
-    uint32_t taken_before[procs];
-    struct stop_watch watch = { .ms = interrupted, .interrupts_taken = taken_before };
     for (int32_t i = 0; i < procs; i++)
-        stop_watch_record(&watch, i, NULL);
+        stop_watch_record(watch, i, NULL);
     uint64_t start = platform_nanotime();
     for (;;) {
         bool waiting = false;
         for (int32_t i = 0; i < procs; i++) {
-            struct p *pp = all_ps[i];
-            if (pp == own || load32(&pp->status) != P_RUNNING)
-                continue;
-            struct m *m = __atomic_load_n(&pp->m, __ATOMIC_ACQUIRE);
+            struct m *m = other_running_m(i, own);
             if (m == NULL)
                 continue;
-            if (m != watch.ms[i]) {
-                stop_watch_record(&watch, i, m);
+            if (m != watch->ms[i]) {
+                stop_watch_record(watch, i, m);
                 if (!platform_preempt(m))
                     return;
                 waiting = true;
-            } else if (!stop_watch_saw_running(&watch, i, m)) {
+            } else if (!stop_watch_saw_running(watch, i, m)) {
                 waiting = true;
             }
         }
@@ -918,7 +918,10 @@ uint64_t stop_the_world(void)
     struct m *m = getm();
     m->locks++;   // no preemption, no moving to another P, until start_the_world
     struct p *own = m->p;
-    wait_until_ps_on_cpus(own);
+    struct m *watched_ms[procs];
+    uint32_t watched_interrupts[procs];
+    struct stop_watch watch = { .ms = watched_ms, .interrupts_taken = watched_interrupts };
+    wait_until_ps_on_cpus(own, &watch);
     uint64_t begun = platform_nanotime();
     runtime_lock_acquire(&sched.lock);
     if (sched.gcwaiting)
@@ -953,9 +956,6 @@ uint64_t stop_the_world(void)
     // sleeping thread is slow to wake, and every microsecond here is a
     // microsecond of pause. So it spins longer where the Ps it waits for
     // have CPUs of their own, and it takes none of theirs.
-    struct m *watched_ms[procs];
-    uint32_t watched_interrupts[procs];
-    struct stop_watch watch = { .ms = watched_ms, .interrupts_taken = watched_interrupts };
     if (!done) {
         preempt_running_ps(own, false);
         done = wait_for_stopped_ps(STOP_POLITE_NS, &watch);
