@@ -17,8 +17,9 @@
  *      work left, every P's write-barrier buffer and work buffers are
  *      flushed; if that turned up grey objects the world restarts and the
  *      mark goes on (Go's gcMarkDone loop); otherwise the barrier goes off,
- *      checkmark verifies the mark (gccheckmark=1), every mcache hands its
- *      spans back, and the sweep generation flips (mheap_begin_sweep).
+ *      every P's mcache hands its spans back, checkmark verifies the mark
+ *      (gccheckmark=1), the global mcache hands its spans back, and the
+ *      sweep generation flips (mheap_begin_sweep).
  *
  *   4. Sweep (concurrent): a background sweeper goroutine, and every
  *      mcache that needs a span, sweep the spans (mgcsweep.c) until the
@@ -334,18 +335,6 @@ void gc_maybe_start(void)
 static void print_trace(uint64_t stw2_ns, uint64_t heap_live_at_end, uint64_t heap_goal,
                         const struct gc_cycle_account *cycle);
 
-// With the world stopped: `action` on every P's mcache, and on the global
-// one (under its lock: a thread without a P may be allocating from it).
-static void for_every_mcache(void (*action)(struct mcache *))
-{
-    for (int32_t i = 0; i < procs; i++)
-        action(all_ps[i]->mcache);
-    runtime_lock_acquire(&mcache_global_lock);
-    if (mcache_global.alloc[0])
-        action(&mcache_global);
-    runtime_lock_release(&mcache_global_lock);
-}
-
 // How often a mark that found new work at termination goes back to
 // concurrent marking before the rest is finished with the world stopped.
 #define GC_MARK_RESTARTS_MAX 100
@@ -360,6 +349,11 @@ void gc_mark_done(void)
         __atomic_store_n(&gc_mark_done_busy, 0, __ATOMIC_RELEASE);
         return;
     }
+    // No span becomes unswept during a mark -- the last generation was all
+    // swept before it began, and a span allocated since starts swept -- so
+    // the flip's check is made now, outside the pause: at the flip, with
+    // the mcentrals gone cold in the caches, it was half of a one-P pause.
+    mheap_check_swept();
     uint64_t start = stop_the_world();
     struct p *own = getm()->p;
     struct gc_work *work = &own->gc->work;
@@ -393,8 +387,17 @@ void gc_mark_done(void)
     }
     gc_work_check_empty();
     __atomic_store_n(&gc_write_barrier_enabled, 0, __ATOMIC_RELEASE);
-    // The marks of objects allocated since the last flush, into the bits.
-    for_every_mcache(gc_flush_new_black_mcache);
+    // Every P's spans back to their mcentrals, the marks of the objects
+    // allocated from them since the last flush set first. The global
+    // mcache's marks only: a thread without a P may allocate from it
+    // while the world is stopped, so it is released at the flip, under
+    // its lock.
+    for (int32_t i = 0; i < procs; i++)
+        mcache_release_all(all_ps[i]->mcache);
+    runtime_lock_acquire(&mcache_global_lock);
+    if (mcache_global.alloc[0])
+        gc_flush_new_black_mcache(&mcache_global);
+    runtime_lock_release(&mcache_global_lock);
     uint64_t mark_end = platform_nanotime();
 
     if (gc_checkmark_enabled)
@@ -416,11 +419,15 @@ void gc_mark_done(void)
         cycle.global_bytes += root->size;
     gc_roots_unlock();
 
-    // Every span back to its mcentral, then the flip: all of them unswept.
-    for_every_mcache(mcache_release_all);
+    // The global mcache's spans back too, then the flip: every span
+    // unswept. (With the lock held across both, no span is cached between.)
+    runtime_lock_acquire(&mcache_global_lock);
+    if (mcache_global.alloc[0])
+        mcache_release_all(&mcache_global);
     uint64_t heap_live_at_end = __atomic_load_n(&gc_pacer.heap_live, __ATOMIC_RELAXED);
     uint64_t heap_goal = gc_pacer.heap_goal;   // this cycle's, for the trace
     mheap_begin_sweep();
+    runtime_lock_release(&mcache_global_lock);
     gc_pacer_end_cycle(mark_end, &cycle);
     __atomic_store_n(&gc_phase, GC_OFF, __ATOMIC_RELEASE);
 

@@ -111,12 +111,14 @@ bool mspan_sweep(struct mspan *span, bool preserve)
     return true;
 }
 
+void mheap_check_swept(void)
+{
+    if (mcentral_next_unswept() != NULL)
+        runtime_throw("gc: the previous generation is not fully swept");
+}
+
 void mheap_begin_sweep(void)
 {
-    // Every span must be swept before the next generation starts: a span
-    // left unswept now would look swept, its dead objects lost for good.
-    if (mcentral_next_unswept() != NULL)
-        runtime_throw("mheap_begin_sweep: the previous generation is not fully swept");
     __atomic_add_fetch(&mheap.sweepgen, 2, __ATOMIC_ACQ_REL);
     __atomic_store_n(&sweep_pending, 1, __ATOMIC_RELEASE);
 }

@@ -243,6 +243,11 @@ bool mspan_claim_for_sweep(struct mspan *span);
 // which keeps an empty span for the caller to allocate from (Go's
 // sweep(preserve)).
 bool mspan_sweep(struct mspan *span, bool preserve);
+// Throws unless every span is swept, as it must be before the next sweep
+// generation starts: a span left unswept then would look swept, its dead
+// objects lost for good. It reads every mcentral, so the caller makes the
+// check where that costs no pause (gc_mark_done, before the stop).
+void mheap_check_swept(void);
 // Starts a sweep generation: every typed span becomes unswept. Only with
 // the world stopped and every mcache's spans released (mcache_release_all).
 void mheap_begin_sweep(void);

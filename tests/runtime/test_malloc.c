@@ -856,10 +856,12 @@ static void mark(const void *object)
 }
 
 // A collection's end as mark termination makes it (gc_mark_done in
-// runtime/mgc.c): every mcache gives its spans back (one P here, so this is
-// the whole world) and a new sweep generation starts.
+// runtime/mgc.c): the check that the last generation was swept, made
+// before the stop; every mcache gives its spans back (one P here, so this
+// is the whole world) and a new sweep generation starts.
 static void end_of_collection(void)
 {
+    mheap_check_swept();
     mcache_release_all(mcache_current());
     mheap_begin_sweep();
 }
